@@ -1,0 +1,113 @@
+"""Build cbce: the C core as static libraries (one per SIMD level), then the Cython module.
+
+The C sources and their per-level flags come from c/sources.txt, the one list the
+Makefile also reads, so the Python build and `make -C c` compile the same code
+with the same flags. Each level is its own build_clib library because
+setuptools applies `cflags` per library.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import sys
+
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+from setuptools.command.build_py import build_py
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+C_DIR = os.path.join("c")
+INCLUDE_DIRS = [os.path.join("c", "include"), os.path.join("c", "src")]
+
+
+def _target_arch() -> str:
+    """"x86_64", "aarch64" or "other", for the machine the extension is built for."""
+    # cibuildwheel and cross builds set these; fall back to the running machine.
+    host = os.environ.get("_PYTHON_HOST_PLATFORM", "") or platform.machine()
+    host = host.lower()
+    if any(k in host for k in ("x86_64", "amd64", "x64")):
+        return "x86_64"
+    if any(k in host for k in ("aarch64", "arm64")):
+        if sys.platform == "darwin" and "universal" in host:
+            return "other"
+        return "aarch64"
+    return "other"
+
+
+def _is_msvc() -> bool:
+    return sys.platform == "win32" and "GCC" not in sys.version
+
+
+def read_sources() -> list[tuple[str, list[str], list[str], list[str]]]:
+    """Parse c/sources.txt: `library arch file.c [file.c ...] : gcc-flags | msvc-flags`."""
+    entries = []
+    with open(os.path.join(HERE, "c", "sources.txt"), encoding="utf-8") as f:
+        for line in f:
+            line = line.split("#", 1)[0].strip()
+            if not line:
+                continue
+            head, _, flags = line.partition(":")
+            gcc_flags, _, msvc_flags = flags.partition("|")
+            name, arch, *files = head.split()
+            entries.append((name, arch, files, gcc_flags.split(), msvc_flags.split()))
+    return entries
+
+
+def c_libraries() -> list[tuple[str, dict]]:
+    arch = _target_arch()
+    msvc = _is_msvc()
+    common = ["/fp:precise"] if msvc else ["-std=c99", "-O3", "-ffp-contract=off", "-fno-fast-math"]
+    if not msvc:
+        common.append("-fvisibility=hidden")
+    libs = []
+    for name, lib_arch, files, gcc_flags, msvc_flags in read_sources():
+        if lib_arch not in ("any", arch):
+            continue
+        libs.append(
+            (
+                name,
+                {
+                    "sources": [os.path.join(C_DIR, "src", f) for f in files],
+                    "include_dirs": INCLUDE_DIRS,
+                    "cflags": common + (msvc_flags if msvc else gcc_flags),
+                    "macros": [("CBCE_BUILD_" + arch.upper(), "1")],
+                },
+            )
+        )
+    return libs
+
+
+class build_py_with_headers(build_py):
+    """Ship the C headers and the .pxd under cbce/include (see cbce.get_include())."""
+
+    def run(self) -> None:
+        super().run()
+        dest = os.path.join(self.build_lib, "cbce", "include")
+        os.makedirs(os.path.join(dest, "cbce"), exist_ok=True)
+        src = os.path.join(HERE, "c", "include", "cbce")
+        for name in sorted(os.listdir(src)):
+            if name.endswith(".h"):
+                shutil.copy2(os.path.join(src, name), os.path.join(dest, "cbce", name))
+        shutil.copy2(os.path.join(HERE, "src", "cbce", "cbce.pxd"), os.path.join(dest, "cbce.pxd"))
+
+
+extensions = [
+    Extension(
+        "cbce._core",
+        sources=[os.path.join("src", "cbce", "_core.pyx")],
+        include_dirs=INCLUDE_DIRS,
+        extra_compile_args=[] if _is_msvc() else ["-ffp-contract=off"],
+    )
+]
+
+setup(
+    libraries=c_libraries(),
+    ext_modules=cythonize(
+        extensions,
+        include_path=["src"],
+        compiler_directives={"language_level": "3", "boundscheck": False, "wraparound": False},
+    ),
+    cmdclass={"build_py": build_py_with_headers},
+)

@@ -1,0 +1,175 @@
+# cython: language_level=3, boundscheck=False, wraparound=False
+"""Adapters from NumPy arrays to the C kernels of cbce.
+
+This module only turns arrays into strided views and C status codes into
+exceptions; every formula is in the C core (c/src) and every argument rule in
+cbce._functional. The arrays it receives are already checked there: native
+byte order, aligned, of the kernel dtype, all of the input's shape (weights
+and grad_output broadcast with zero strides).
+
+Arrays are read through the buffer protocol (any ndim, any strides), which is
+what typed memoryviews are built on; NumPy is not a build dependency. The GIL
+is released around every kernel call.
+"""
+from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_RECORDS_RO, PyBUF_RECORDS
+from libc.stddef cimport ptrdiff_t
+from libc.string cimport memset
+
+from cbce.cbce cimport *
+
+# Operations (a bit set) and the operands' slots, shared with _functional.
+OP_LOSS = 1
+OP_GRAD = 2
+OP_CHECK = 4
+
+REDUCTION_NONE = CBCE_REDUCTION_NONE
+REDUCTION_MEAN = CBCE_REDUCTION_MEAN
+REDUCTION_SUM = CBCE_REDUCTION_SUM
+WRT_INPUT = CBCE_WRT_INPUT
+WRT_TARGET = CBCE_WRT_TARGET
+ISA_COUNT = CBCE_ISA_COUNT
+
+DEF N_SLOTS = 7
+
+cdef struct strided_buffer:
+    Py_buffer view
+    bint held
+    ptrdiff_t strides[CBCE_MAX_NDIM]
+
+
+cdef int acquire(object array, strided_buffer *b, bint writable) except -1:
+    """Borrow `array`'s memory and express its byte strides in elements."""
+    cdef int i
+    PyObject_GetBuffer(array, &b.view, PyBUF_RECORDS if writable else PyBUF_RECORDS_RO)
+    b.held = True
+    for i in range(b.view.ndim):
+        b.strides[i] = b.view.strides[i] // b.view.itemsize
+    return 0
+
+
+cdef inline cbce_operand as_operand(strided_buffer *b) noexcept:
+    cdef cbce_operand o
+    o.data = b.view.buf if b.held else NULL
+    o.strides = b.strides
+    return o
+
+
+cdef inline cbce_output as_output(strided_buffer *b) noexcept:
+    cdef cbce_output o
+    o.data = b.view.buf if b.held else NULL
+    o.strides = b.strides
+    return o
+
+
+cdef int call_kernel(int ops, bint logits, bint f64, const cbce_args *a,
+                     cbce_output loss_out, double *total, cbce_output grad_out) noexcept nogil:
+    """Pick the one C entry point for (ops, loss, dtype); OP_CHECK runs first."""
+    cdef int status = CBCE_OK
+    if ops & OP_CHECK and not logits:
+        status = cbce_bce_check_f64(a) if f64 else cbce_bce_check_f32(a)
+        if status != CBCE_OK:
+            return status
+    ops &= OP_LOSS | OP_GRAD
+    if logits:
+        if ops == OP_LOSS:
+            return (cbce_bce_logits_loss_f64(a, loss_out, total) if f64
+                    else cbce_bce_logits_loss_f32(a, loss_out, total))
+        if ops == OP_GRAD:
+            return (cbce_bce_logits_grad_f64(a, grad_out) if f64
+                    else cbce_bce_logits_grad_f32(a, grad_out))
+        return (cbce_bce_logits_loss_and_grad_f64(a, loss_out, total, grad_out) if f64
+                else cbce_bce_logits_loss_and_grad_f32(a, loss_out, total, grad_out))
+    if ops == OP_LOSS:
+        return cbce_bce_loss_f64(a, loss_out, total) if f64 else cbce_bce_loss_f32(a, loss_out, total)
+    if ops == OP_GRAD:
+        return cbce_bce_grad_f64(a, grad_out) if f64 else cbce_bce_grad_f32(a, grad_out)
+    if ops == 0:
+        return status
+    return (cbce_bce_loss_and_grad_f64(a, loss_out, total, grad_out) if f64
+            else cbce_bce_loss_and_grad_f32(a, loss_out, total, grad_out))
+
+
+cdef raise_for_status(int status):
+    if status == CBCE_INPUT_OUT_OF_RANGE:
+        raise ValueError("all elements of input should be between 0 and 1")
+    if status == CBCE_TARGET_OUT_OF_RANGE:
+        raise ValueError("all elements of target should be between 0 and 1")
+    if status == CBCE_OUT_OF_MEMORY:
+        raise MemoryError(cbce_status_message(status).decode())
+    if status == CBCE_INTERRUPTED:
+        raise KeyboardInterrupt()
+    raise RuntimeError("cbce internal error: " + cbce_status_message(status).decode())
+
+
+def run(int ops, bint logits, object input, object target, object weight, object pos_weight,
+        object grad_output, double label_smoothing, int reduction, int wrt,
+        object loss_out, object grad_out):
+    """Run one kernel call and return the reduced loss as a Python float.
+
+    ops: OP_LOSS | OP_GRAD, optionally | OP_CHECK (BCE range check before any
+    write). input: float32 or float64 ndarray; every other array argument is
+    None or an array of input's dtype and shape (grad_output: for a reduced
+    loss a 0-d array). The return value is meaningful for a MEAN/SUM loss.
+    """
+    cdef strided_buffer bufs[N_SLOTS]
+    cdef cbce_args a
+    cdef double total = 0.0
+    cdef int status, i
+    cdef bint f64
+    cdef object arrays = (input, target, weight, pos_weight, grad_output, loss_out, grad_out)
+    memset(bufs, 0, sizeof(bufs))
+    try:
+        for i in range(N_SLOTS):
+            if arrays[i] is not None:
+                acquire(arrays[i], &bufs[i], i >= 5)
+        f64 = bufs[0].view.itemsize == 8
+        a.ndim = bufs[0].view.ndim
+        a.shape = <const ptrdiff_t *> bufs[0].view.shape
+        a.input = as_operand(&bufs[0])
+        a.target = as_operand(&bufs[1])
+        a.weight = as_operand(&bufs[2])
+        a.pos_weight = as_operand(&bufs[3])
+        a.grad_output = as_operand(&bufs[4])
+        a.label_smoothing = label_smoothing
+        a.reduction = reduction
+        a.wrt = wrt
+        with nogil:
+            status = call_kernel(ops, logits, f64, &a, as_output(&bufs[5]), &total,
+                                 as_output(&bufs[6]))
+        if status != CBCE_OK:
+            raise_for_status(status)
+        return total
+    finally:
+        for i in range(N_SLOTS):
+            if bufs[i].held:
+                PyBuffer_Release(&bufs[i].view)
+
+
+def version():
+    """The C library's version string."""
+    return cbce_version().decode()
+
+
+def isa_name(int isa):
+    """The name of a SIMD level ("scalar", "sse2", "avx2", "avx512", "neon")."""
+    cdef const char *name = cbce_isa_name(isa)
+    return None if name == NULL else name.decode()
+
+
+def isa_available(int isa):
+    """Whether the build has level `isa` and this CPU and OS can run it."""
+    return bool(cbce_isa_available(isa))
+
+
+def best_isa():
+    return cbce_best_isa()
+
+
+def get_isa():
+    return cbce_get_isa()
+
+
+def set_isa(int isa):
+    """Make every kernel call use level `isa`; ValueError if it is unavailable."""
+    if cbce_set_isa(isa) != CBCE_OK:
+        raise ValueError(f"SIMD level {isa} is not available")
