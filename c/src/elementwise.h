@@ -1,56 +1,214 @@
 /*
- * elementwise.h -- TEMPORARY PLACEHOLDER written with libm so the loops can be
- * built and tested; to be replaced by the libm-free version built on vmath.h.
- * The signatures below are the contract between the formulas and the loops.
+ * elementwise.h -- the per-element formulas of cbce (SPEC 2.1), libm-free.
  *
- * Every function works in double; t is the already-smoothed target; weights,
- * grad_output, 1/N and the (1-s) smoothing factor are applied by the caller.
+ * Every function works in double (float32 kernels widen, call these, and
+ * round once); t is the already-smoothed target; weights, grad_output, 1/N
+ * and the (1-s) smoothing factor are applied by the caller.
+ *
+ * Why double-double throughout
+ * ----------------------------
+ * SPEC 3 allows 2 ulp in float64 (4 ulp after the caller's scaling) and the
+ * caller multiplies once more, so each function here should be ~0.5 ulp: the
+ * exact value rounded once. Plain double arithmetic does not get there: e.g.
+ * t*log(x) + (1-t)*log(1-x) has up to five roundings (1-t, two logs, two
+ * products, a sum) each worth up to 1 ulp of the result in the worst binade
+ * position. So the logs/exp come as pairs (vmath.h), the coefficients 1-t,
+ * pw*t, lw = 1 + (pw-1)*t are formed exactly or as pairs, products use
+ * TwoProduct, and only the final hi + lo is rounded. The measured maxima are
+ * in c/tests/test_vmath.c (about 0.5 ulp; see its output).
+ *
+ * Why branch-free
+ * ---------------
+ * The loops in kernels.inc.h must auto-vectorize at SSE2/AVX2/AVX-512, so the
+ * sign of x, the clamps and the limits at infinity are selects, never `if`.
+ * Both sides are always evaluated, so inputs are first sanitized (an
+ * infinite or huge logit is replaced by 1 in the double-double path, where a
+ * Veltkamp split of a value above 2^996 would overflow into NaN) and the
+ * exact limits are selected at the end. NaN inputs are re-selected last so
+ * no comparison can drop them.
+ *
+ * Cancellation-free forms (SPEC 2.1), with a = |x|, sp = softplus(-a) =
+ * log1p(exp(-a)), s = sigmoid(-a) = e/(1+e), e = exp(-a), lw = 1+(pw-1)*t:
+ *   logits loss:  x > 0: (1-t)*a + lw*sp      x <= 0: pw*t*a + lw*sp
+ *   logits d/dx:  x > 0: (1-t) - lw*s         x <= 0: lw*s - pw*t
+ *   logits d/dt:  x > 0: -a + (pw-1)*sp       x <= 0: pw*a + (pw-1)*sp
+ * (-x = a*sign and softplus(x) = a + softplus(-a) for x > 0, so these are the
+ * formulas of cbce.h rearranged with no large cancelling terms.)
  */
 #ifndef CBCE_ELEMENTWISE_H
 #define CBCE_ELEMENTWISE_H
-#include <math.h>
 
-/* -(t*max(log x,-100) + (1-t)*max(log(1-x),-100)) */
+#include "vmath.h"
+
+/* max(log v, -100) as a pair, v given by its log pair. Also catches -inf
+ * (v == 0). A pair just below -100 (hi == -100, lo < 0) clamps as well. */
+static inline cbce_dd cbce_ew_clamp_log(cbce_dd l)
+{
+    int clamp = l.hi < -100.0 || (l.hi == -100.0 && l.lo < 0.0);
+    l.hi = clamp ? -100.0 : l.hi;
+    l.lo = clamp ? 0.0 : l.lo;
+    return l;
+}
+
+/* log(1 - x) for x in [0, 1] as a pair: 1 - x is formed exactly (TwoSum)
+ * and its log taken by log1p of -x, so x near 0 keeps full relative
+ * accuracy and x near 1 (1 - x exact, Sterbenz) too. */
+static inline cbce_dd cbce_ew_log1mx(double x)
+{
+    cbce_dd m;
+    m.hi = -x;
+    m.lo = 0.0;
+    return cbce_log1p_dd(m);
+}
+
+/* BCE loss: -(t*max(log x,-100) + (1-t)*max(log(1-x),-100)), x, t in [0, 1].
+ * Both terms have the sign of -1 (no cancellation): relative error ~2^-100
+ * before the final rounding. 1 - t is kept as an exact pair. */
 static inline double cbce_ew_bce_loss(double x, double t)
 {
-    double a = log(x), b = log1p(-x);
-    a = a < -100.0 ? -100.0 : a;
-    b = b < -100.0 ? -100.0 : b;
-    return -(t * a + (1.0 - t) * b);
+    cbce_dd a = cbce_ew_clamp_log(cbce_log_dd(x));
+    cbce_dd b = cbce_ew_clamp_log(cbce_ew_log1mx(x));
+    cbce_dd omt = cbce_two_sum(1.0, -t);
+    cbce_dd r = cbce_dd_add(cbce_dd_mul_d(a, t), cbce_dd_mul(b, omt));
+    return -(r.hi + r.lo);
 }
-/* (x - t) / max(x*(1-x), eps), eps = 1e-12 rounded to float */
+
+/* BCE d/dx: (x - t) / max(x*(1-x), eps), eps = 1e-12 rounded to float.
+ * Numerator and denominator are exact pairs (TwoSum, TwoProduct); the
+ * quotient is Dekker's div2 with one division (reciprocal, then the exact
+ * residual corrects the first quotient). x == t gives 0. */
 static inline double cbce_ew_bce_dx(double x, double t)
 {
     const double eps = (double)1e-12f;
-    double d = x * (1.0 - x);
-    return (x - t) / (d < eps ? eps : d);
+    cbce_dd n = cbce_two_sum(x, -t);
+    cbce_dd omx = cbce_two_sum(1.0, -x);
+    cbce_dd d = cbce_dd_mul_d(omx, x);
+    int clamp = d.hi < eps || (d.hi == eps && d.lo < 0.0);
+    d.hi = clamp ? eps : d.hi;
+    d.lo = clamp ? 0.0 : d.lo;
+    double rec = 1.0 / d.hi;
+    double q1 = n.hi * rec;
+    cbce_dd p = cbce_two_prod(q1, d.hi);
+    double res = (((n.hi - p.hi) - p.lo) + n.lo) - q1 * d.lo;
+    double q = q1 + res * rec;
+    /* x outside [0, 1] (rejected by the caller) may overflow the split; keep
+     * the result finite-or-IEEE rather than NaN from inf - inf */
+    double plain = n.hi / d.hi;
+    return (plain == plain && cbce_vabs(plain) < 0x1p1000) ? q : plain;
 }
-/* max(log(1-x),-100) - max(log x,-100) */
+
+/* BCE d/dt: max(log(1-x),-100) - max(log x,-100), x in [0, 1]. Computed as
+ * one pair difference: error ~0.5 ulp of the larger term. */
 static inline double cbce_ew_bce_dt(double x)
 {
-    double a = log(x), b = log1p(-x);
-    a = a < -100.0 ? -100.0 : a;
-    b = b < -100.0 ? -100.0 : b;
-    return b - a;
+    cbce_dd a = cbce_ew_clamp_log(cbce_log_dd(x));
+    cbce_dd b = cbce_ew_clamp_log(cbce_ew_log1mx(x));
+    cbce_dd r = cbce_dd_add(b, cbce_dd_neg(a));
+    return r.hi + r.lo;
 }
-/* (1-t)*x + lw*softplus(-x), lw = 1 + (pw-1)*t */
+
+/* ---- BCE with logits -------------------------------------------------------- */
+
+/* Magnitude up to which the double-double path is used: Veltkamp's split
+ * overflows above ~2^996, and products of two operands must stay finite. */
+#define CBCE_EW_DD_MAX 0x1p480
+
+/* lw = 1 + (pw - 1)*t as a pair (exactly 1 when pw == 1). */
+static inline cbce_dd cbce_ew_lw(double t, double pw)
+{
+    cbce_dd pm1 = cbce_two_sum(pw, -1.0);
+    cbce_dd p = cbce_dd_mul_d(pm1, t);
+    cbce_dd one;
+    one.hi = 1.0;
+    one.lo = 0.0;
+    return cbce_dd_add(one, p);
+}
+
+/* 1 when all of a, t, pw are finite and small enough for the pair path. */
+static inline int cbce_ew_dd_ok(double a, double t, double pw)
+{
+    double m = a;
+    double at = cbce_vabs(t), ap = cbce_vabs(pw);
+    m = at > m ? at : m;
+    m = ap > m ? ap : m;
+    return m < CBCE_EW_DD_MAX; /* false for NaN and inf */
+}
+
+/* c*a for a >= 0 possibly infinite: 0 when c == 0 (the limit at infinity
+ * of a vanishing coefficient), IEEE otherwise. */
+static inline double cbce_ew_mul_lim(double c, double a)
+{
+    return c == 0.0 ? 0.0 : c * a;
+}
+
+/* Logits loss: (1-t)*x + lw*softplus(-x), cancellation-free form above.
+ * Limits: l(+inf,1) = 0, l(+inf,t<1) = +inf, l(-inf,0) = 0, l(-inf,t>0) = +inf.
+ * NaN in any argument gives NaN. */
 static inline double cbce_ew_logits_loss(double x, double t, double pw)
 {
-    double lw = 1.0 + (pw - 1.0) * t;
-    double sp = log1p(exp(-fabs(x)));
-    return x > 0 ? (1.0 - t) * x + lw * sp : -pw * t * x + lw * sp;
+    double a = cbce_vabs(x);
+    int pos = x > 0.0;
+    int ok = cbce_ew_dd_ok(a, t, pw);
+    double as = ok ? a : 1.0, ts = ok ? t : 0.5, ps = ok ? pw : 1.0;
+    cbce_dd sp = cbce_softplus_neg_dd(as);
+    cbce_dd lw = cbce_ew_lw(ts, ps);
+    cbce_dd c = cbce_dd_sel(pos, cbce_two_sum(1.0, -ts), cbce_two_prod(ps, ts));
+    cbce_dd r = cbce_dd_add(cbce_dd_mul_d(c, as), cbce_dd_mul(lw, sp));
+    double dd = r.hi + r.lo;
+    /* plain path: infinite or huge operands (sp of a huge a is 0) */
+    double spp = cbce_vexp(-a);              /* == softplus(-a) for a > 40 */
+    double cp = pos ? 1.0 - t : pw * t;
+    double lwp = 1.0 + (pw - 1.0) * t;
+    double plain = cbce_ew_mul_lim(cp, a) + lwp * spp;
+    double out = ok ? dd : plain;
+    return x == x ? out : x;
 }
-/* lw*sigmoid(x) - pw*t */
+
+/* Logits d/dx: lw*sigmoid(x) - pw*t, without saturation (form above).
+ * Limits: 1 - t at +inf, -pw*t at -inf. Error ~0.5 ulp of the larger term. */
 static inline double cbce_ew_logits_dx(double x, double t, double pw)
 {
-    double lw = 1.0 + (pw - 1.0) * t;
-    double e = exp(-fabs(x)), s = e / (1.0 + e);
-    return x > 0 ? (1.0 - t) - lw * s : lw * s - pw * t;
+    double a = cbce_vabs(x);
+    int pos = x > 0.0;
+    int ok = cbce_ew_dd_ok(a, t, pw);
+    double as = ok ? a : 1.0, ts = ok ? t : 0.5, ps = ok ? pw : 1.0;
+    cbce_dd s = cbce_sigmoid_neg_dd(as);
+    cbce_dd lws = cbce_dd_mul(cbce_ew_lw(ts, ps), s);
+    cbce_dd c = cbce_dd_sel(pos, cbce_two_sum(1.0, -ts), cbce_dd_neg(cbce_two_prod(ps, ts)));
+    cbce_dd r = cbce_dd_add(c, cbce_dd_sel(pos, cbce_dd_neg(lws), lws));
+    double dd = r.hi + r.lo;
+    /* plain path: s underflows to 0 for huge a, the limit at infinity */
+    double e = cbce_vexp(-a);
+    double sp = e / (1.0 + e);
+    double lwp = 1.0 + (pw - 1.0) * t;
+    double lwsp = lwp * sp;
+    double plain = pos ? (1.0 - t) - lwsp : lwsp - pw * t;
+    double out = ok ? dd : plain;
+    return x == x ? out : x;
 }
-/* -x + (pw-1)*softplus(-x) */
+
+/* Logits d/dt: -x + (pw-1)*softplus(-x), as -a + (pw-1)*sp (x > 0) and
+ * pw*a + (pw-1)*sp (x <= 0, the form with a limit at -inf). Exactly -x when
+ * pw == 1. Error ~0.5 ulp of the larger term. */
 static inline double cbce_ew_logits_dt(double x, double pw)
 {
-    double sp = log1p(exp(-fabs(x)));
-    return x > 0 ? -x + (pw - 1.0) * sp : -pw * x + (pw - 1.0) * sp;
+    double a = cbce_vabs(x);
+    int pos = x > 0.0;
+    int ok = cbce_ew_dd_ok(a, 0.0, pw);
+    double as = ok ? a : 1.0, ps = ok ? pw : 1.0;
+    cbce_dd sp = cbce_softplus_neg_dd(as);
+    cbce_dd pm1 = cbce_two_sum(ps, -1.0);
+    cbce_dd term2 = cbce_dd_mul(pm1, sp);
+    cbce_dd ma;
+    ma.hi = -as;
+    ma.lo = 0.0;
+    cbce_dd term1 = cbce_dd_sel(pos, ma, cbce_two_prod(ps, as));
+    cbce_dd r = cbce_dd_add(term1, term2);
+    double dd = r.hi + r.lo;
+    double spp = cbce_vexp(-a);
+    double plain = (pos ? -a : cbce_ew_mul_lim(pw, a)) + (pw - 1.0) * spp;
+    double out = ok ? dd : plain;
+    return x == x ? out : x;
 }
-#endif
+
+#endif /* CBCE_ELEMENTWISE_H */
