@@ -1,0 +1,31 @@
+/*
+ * isa_template.h -- instantiates kernels.inc.h for float and double inside
+ * the translation unit of one ISA level and defines that level's table.
+ * Each isa_*.c defines CBCE_ISA (its name) and includes this file once; the
+ * file's compile flags (sources.txt) select the instruction set.
+ */
+#include <stdint.h>
+
+#include "elementwise.h"
+#include "internal.h"
+
+#define CBCE_T float
+#define CBCE_TS f32
+#define CBCE_IS_F64 0
+#include "kernels.inc.h"
+#undef CBCE_T
+#undef CBCE_TS
+#undef CBCE_IS_F64
+
+#define CBCE_T double
+#define CBCE_TS f64
+#define CBCE_IS_F64 1
+#include "kernels.inc.h"
+#undef CBCE_T
+#undef CBCE_TS
+#undef CBCE_IS_F64
+
+#define CBCE__TABLE_NAME2(isa) cbce__kernels_##isa
+#define CBCE__TABLE_NAME(isa) CBCE__TABLE_NAME2(isa)
+
+const cbce__kernels CBCE__TABLE_NAME(CBCE_ISA) = {run_f32, run_f64};

@@ -1,0 +1,364 @@
+/*
+ * kernels.inc.h -- every cbce loop, written once.
+ *
+ * Included (by isa_template.h) once per kernel dtype with
+ *   CBCE_T      float | double     the element type of all operands
+ *   CBCE_TS     f32   | f64        the name suffix
+ *   CBCE_IS_F64 0     | 1
+ * inside a translation unit compiled with one ISA's flags (isa_*.c); the
+ * pattern is PyWavelets' templating.h. No include guard on purpose; the
+ * dtype-independent helpers below have their own.
+ *
+ * Design (why it looks like this)
+ * -------------------------------
+ * - Elements are visited in the logical C order of the coalesced layout, in
+ *   chunks of CBCE__CHUNK elements. Each chunk is first GATHERED from any
+ *   strides into small contiguous double buffers (float widened exactly), the
+ *   math runs over those buffers in branch-free loops that the compiler
+ *   vectorizes at every ISA level, and the results are SCATTERED back rounded
+ *   once to the kernel dtype. Gather-before-scatter per chunk is what makes
+ *   in-place calls (output view == input view) correct.
+ * - Absent operands are constant buffers filled once per call (1 for weight
+ *   and pos_weight; the scalar gradient scale), so the math loop has no
+ *   per-element branches and no per-element indirect calls.
+ * - Reductions: chunks divide CBCE_SUM_BLOCK, so a block is a whole number of
+ *   chunks. Inside a block, 8 lane accumulators (lane = logical index mod 8)
+ *   sum the losses exactly as reduction NONE would return them (float32:
+ *   the float-rounded values, summed in double; float64: Neumaier's
+ *   compensated sum per lane). Block results enter an exact superaccumulator,
+ *   so the final sum depends on the values in logical order only -- not on
+ *   strides, ISA level (vector width) or a split at block boundaries.
+ * - The BCE range check runs on the raw (unsmoothed) values of each chunk
+ *   before anything of that chunk is written; on failure a scalar rescan of
+ *   the chunk reports the first offending element in logical order (its
+ *   input checked before its target), so the status never depends on layout.
+ */
+
+#ifndef CBCE__KERNELS_COMMON
+#define CBCE__KERNELS_COMMON
+
+#if !defined(__STDC_VERSION__) || __STDC_VERSION__ < 199901L
+#define restrict
+#endif
+
+/* Chunk length: divides CBCE_SUM_BLOCK and is a multiple of the 8 lanes.
+ * 7 double buffers of 512 use 28 KiB of stack. */
+#define CBCE__CHUNK 512
+
+#define CBCE__CAT2(a, b) a##_##b
+#define CBCE__CAT(a, b) CBCE__CAT2(a, b)
+
+/* ---- Math loops over contiguous double buffers (dtype independent) ------- */
+/* t' = t*a + b with a = 1-s, b = s/2; s = 0 gives t' = t exactly. */
+
+static void bce_loss_loop(ptrdiff_t n, const double *restrict x, const double *restrict t,
+                          const double *restrict w, double a, double b, double *restrict out)
+{
+    ptrdiff_t i;
+    for (i = 0; i < n; i++) out[i] = w[i] * cbce_ew_bce_loss(x[i], t[i] * a + b);
+}
+
+static void bce_dx_loop(ptrdiff_t n, const double *restrict x, const double *restrict t,
+                        const double *restrict w, const double *restrict g, double a, double b,
+                        double *restrict out)
+{
+    ptrdiff_t i;
+    for (i = 0; i < n; i++) out[i] = (cbce_ew_bce_dx(x[i], t[i] * a + b) * w[i]) * g[i];
+}
+
+static void bce_dt_loop(ptrdiff_t n, const double *restrict x, const double *restrict w,
+                        const double *restrict g, double *restrict out)
+{
+    ptrdiff_t i;
+    for (i = 0; i < n; i++) out[i] = (cbce_ew_bce_dt(x[i]) * w[i]) * g[i];
+}
+
+static void logits_loss_loop(ptrdiff_t n, const double *restrict x, const double *restrict t,
+                             const double *restrict w, const double *restrict pw, double a,
+                             double b, double *restrict out)
+{
+    ptrdiff_t i;
+    for (i = 0; i < n; i++) out[i] = w[i] * cbce_ew_logits_loss(x[i], t[i] * a + b, pw[i]);
+}
+
+static void logits_dx_loop(ptrdiff_t n, const double *restrict x, const double *restrict t,
+                           const double *restrict w, const double *restrict pw,
+                           const double *restrict g, double a, double b, double *restrict out)
+{
+    ptrdiff_t i;
+    for (i = 0; i < n; i++)
+        out[i] = (cbce_ew_logits_dx(x[i], t[i] * a + b, pw[i]) * w[i]) * g[i];
+}
+
+static void logits_dt_loop(ptrdiff_t n, const double *restrict x, const double *restrict w,
+                           const double *restrict pw, const double *restrict g,
+                           double *restrict out)
+{
+    ptrdiff_t i;
+    for (i = 0; i < n; i++) out[i] = (cbce_ew_logits_dt(x[i], pw[i]) * w[i]) * g[i];
+}
+
+/* Nonzero when some x or t is NaN or outside [0, 1] (branch-free: the
+ * comparisons are false for NaN). */
+static int range_bad_loop(ptrdiff_t n, const double *restrict x, const double *restrict t)
+{
+    ptrdiff_t i;
+    int bad = 0;
+    for (i = 0; i < n; i++) {
+        bad |= (int)!(x[i] >= 0.0) | (int)!(x[i] <= 1.0) | (int)!(t[i] >= 0.0) |
+               (int)!(t[i] <= 1.0);
+    }
+    return bad;
+}
+
+/* The status of the first offending element (rare path, scalar). */
+static int range_first_bad(ptrdiff_t n, const double *x, const double *t)
+{
+    ptrdiff_t i;
+    for (i = 0; i < n; i++) {
+        if (!(x[i] >= 0.0 && x[i] <= 1.0)) return CBCE_INPUT_OUT_OF_RANGE;
+        if (!(t[i] >= 0.0 && t[i] <= 1.0)) return CBCE_TARGET_OUT_OF_RANGE;
+    }
+    return CBCE_OK;
+}
+
+static void mul_loop(ptrdiff_t n, const double *restrict g, double c, double *restrict out)
+{
+    ptrdiff_t i;
+    for (i = 0; i < n; i++) out[i] = g[i] * c;
+}
+
+static void fill_loop(ptrdiff_t n, double v, double *restrict out)
+{
+    ptrdiff_t i;
+    for (i = 0; i < n; i++) out[i] = v;
+}
+
+/* Lane sums of one chunk for float32 kernels (n is a multiple of 8; the
+ * caller pads with 0): each value rounded to float first (exactly the value
+ * reduction NONE returns), summed in double. */
+static void lanes_f32(ptrdiff_t n, const double *restrict v, double *restrict s)
+{
+    ptrdiff_t j;
+    int l;
+    for (j = 0; j < n; j += 8) {
+        for (l = 0; l < 8; l++) s[l] += (double)(float)v[j + l];
+    }
+}
+
+/* Neumaier's compensated sum per lane (Neumaier 1974; the branch of
+ * Kahan-Babuska written as a select). */
+static void lanes_neumaier(ptrdiff_t n, const double *restrict v, double *restrict s,
+                           double *restrict c)
+{
+    ptrdiff_t j;
+    int l;
+    for (j = 0; j < n; j += 8) {
+        for (l = 0; l < 8; l++) {
+            double a = s[l], b = v[j + l], sum = a + b;
+            double aa = a < 0 ? -a : a, bb = b < 0 ? -b : b;
+            c[l] += aa >= bb ? (a - sum) + b : (b - sum) + a;
+            s[l] = sum;
+        }
+    }
+}
+
+#endif /* CBCE__KERNELS_COMMON */
+
+/* ---- Per-dtype part ---------------------------------------------------- */
+
+#define FN(name) CBCE__CAT(name, CBCE_TS)
+
+/* Strided read of one run, widened to double. */
+static void FN(gather)(double *restrict dst, const CBCE_T *restrict src, ptrdiff_t stride,
+                       ptrdiff_t n)
+{
+    ptrdiff_t i;
+    if (stride == 1) {
+        for (i = 0; i < n; i++) dst[i] = (double)src[i];
+    } else {
+        for (i = 0; i < n; i++) dst[i] = (double)src[i * stride];
+    }
+}
+
+/* Strided write of one run, rounded to the kernel dtype. */
+static void FN(scatter)(CBCE_T *restrict dst, const double *restrict src, ptrdiff_t stride,
+                        ptrdiff_t n)
+{
+    ptrdiff_t i;
+    if (stride == 1) {
+        for (i = 0; i < n; i++) dst[i] = (CBCE_T)src[i];
+    } else {
+        for (i = 0; i < n; i++) dst[i * stride] = (CBCE_T)src[i];
+    }
+}
+
+/* Reads the next n logical elements of the operands listed in ops[] into
+ * their buffers, advancing `cur`. A float64 operand whose chunk is one
+ * contiguous run is used in place (ptr[k] points into the caller's array). */
+static void FN(gather_chunk)(const cbce__layout *lay, cbce__cursor *cur, const cbce__call *call,
+                             const int *ops, int nops, double (*buf)[CBCE__CHUNK],
+                             const double **ptr, ptrdiff_t n)
+{
+    int in = lay->ndim - 1, j;
+    ptrdiff_t pos = 0;
+    while (pos < n) {
+        ptrdiff_t run = lay->shape[in] - cur->idx[in];
+        if (run > n - pos) run = n - pos;
+        for (j = 0; j < nops; j++) {
+            int k = ops[j];
+            const CBCE_T *src = (const CBCE_T *)call->data[k] + cur->off[k];
+            ptrdiff_t stride = lay->strides[k][in];
+#if CBCE_IS_F64
+            if (run == n && stride == 1) {
+                ptr[k] = src;
+                continue;
+            }
+#endif
+            FN(gather)(buf[k] + pos, src, stride, run);
+            ptr[k] = buf[k];
+        }
+        cbce__cursor_advance(cur, lay, run);
+        pos += run;
+    }
+}
+
+/* Writes n results to operand k (CBCE__OP_OUT or CBCE__OP_GRAD). */
+static void FN(scatter_chunk)(const cbce__layout *lay, cbce__cursor *cur, const cbce__call *call,
+                              int k, const double *src, ptrdiff_t n)
+{
+    int in = lay->ndim - 1;
+    ptrdiff_t pos = 0;
+    /* Outputs came in as writable cbce_output data; call->data keeps them
+     * as const void * only for uniform bookkeeping. */
+    CBCE_T *base = (CBCE_T *)(void *)(uintptr_t)call->data[k];
+    while (pos < n) {
+        ptrdiff_t run = lay->shape[in] - cur->idx[in];
+        if (run > n - pos) run = n - pos;
+        FN(scatter)(base + cur->off[k], src + pos, lay->strides[k][in], run);
+        cbce__cursor_advance(cur, lay, run);
+        pos += run;
+    }
+}
+
+/* The one driver: range check, loss, gradient or both, for either loss. */
+static int FN(run)(const cbce__layout *lay, const cbce__call *call)
+{
+    /* Buffer slots follow the operand numbering; OUT and GRAD slots hold the
+     * computed losses and gradients. */
+    double buf[CBCE__NOPS][CBCE__CHUNK];
+    const double *ptr[CBCE__NOPS];
+    double lane_s[8], lane_c[8];
+    cbce__cursor rd, wr_out, wr_grad;
+    cbce__acc acc;
+    int ops[CBCE__NOPS], nops = 0, l;
+    const int is_bce = call->kind == CBCE__KIND_BCE;
+    const int do_loss = (call->what & CBCE__DO_LOSS) != 0;
+    const int do_grad = (call->what & CBCE__DO_GRAD) != 0;
+    const int reduce = do_loss && call->reduction != CBCE_REDUCTION_NONE;
+    const int wrt_target = call->wrt == CBCE_WRT_TARGET;
+    const double a = call->smooth_a, b = call->smooth_b;
+    /* (1-s) for the target gradient: the chain rule through t'. */
+    const double c = wrt_target ? a : 1.0;
+    ptrdiff_t start, n;
+
+    ops[nops++] = CBCE__OP_INPUT;
+    ops[nops++] = CBCE__OP_TARGET;
+    if (call->data[CBCE__OP_WEIGHT]) {
+        ops[nops++] = CBCE__OP_WEIGHT;
+    } else {
+        fill_loop(CBCE__CHUNK, 1.0, buf[CBCE__OP_WEIGHT]);
+        ptr[CBCE__OP_WEIGHT] = buf[CBCE__OP_WEIGHT];
+    }
+    if (!is_bce && call->data[CBCE__OP_POS_WEIGHT]) {
+        ops[nops++] = CBCE__OP_POS_WEIGHT;
+    } else {
+        fill_loop(CBCE__CHUNK, 1.0, buf[CBCE__OP_POS_WEIGHT]);
+        ptr[CBCE__OP_POS_WEIGHT] = buf[CBCE__OP_POS_WEIGHT];
+    }
+    if (do_grad) {
+        if (call->reduction == CBCE_REDUCTION_NONE && call->data[CBCE__OP_GRAD_OUTPUT]) {
+            ops[nops++] = CBCE__OP_GRAD_OUTPUT;
+        } else {
+            /* One scale for all elements: g * (1-s) [/ N], formed once. */
+            double g = 1.0;
+            if (call->data[CBCE__OP_GRAD_OUTPUT])
+                g = (double)*(const CBCE_T *)call->data[CBCE__OP_GRAD_OUTPUT];
+            g = g * c;
+            if (call->reduction == CBCE_REDUCTION_MEAN) g = g / (double)lay->size;
+            fill_loop(CBCE__CHUNK, g, buf[CBCE__OP_GRAD_OUTPUT]);
+            ptr[CBCE__OP_GRAD_OUTPUT] = buf[CBCE__OP_GRAD_OUTPUT];
+        }
+    }
+    cbce__cursor_init(&rd, lay);
+    cbce__cursor_init(&wr_out, lay);
+    cbce__cursor_init(&wr_grad, lay);
+    cbce__acc_init(&acc);
+    for (l = 0; l < 8; l++) lane_s[l] = lane_c[l] = 0.0;
+
+    for (start = 0; start < lay->size; start += n) {
+        n = lay->size - start;
+        if (n > CBCE__CHUNK) n = CBCE__CHUNK;
+        FN(gather_chunk)(lay, &rd, call, ops, nops, buf, ptr, n);
+        if (is_bce && range_bad_loop(n, ptr[CBCE__OP_INPUT], ptr[CBCE__OP_TARGET]))
+            return range_first_bad(n, ptr[CBCE__OP_INPUT], ptr[CBCE__OP_TARGET]);
+        if (!do_loss && !do_grad) continue;
+        if (do_grad && call->reduction == CBCE_REDUCTION_NONE &&
+            call->data[CBCE__OP_GRAD_OUTPUT]) {
+            /* Per-element scale g*(1-s), formed in double. */
+            mul_loop(n, ptr[CBCE__OP_GRAD_OUTPUT], c, buf[CBCE__OP_GRAD_OUTPUT]);
+            ptr[CBCE__OP_GRAD_OUTPUT] = buf[CBCE__OP_GRAD_OUTPUT];
+        }
+        /* All math before any scatter: in-place outputs may alias inputs. */
+        if (do_loss) {
+            if (is_bce)
+                bce_loss_loop(n, ptr[CBCE__OP_INPUT], ptr[CBCE__OP_TARGET], ptr[CBCE__OP_WEIGHT],
+                              a, b, buf[CBCE__OP_OUT]);
+            else
+                logits_loss_loop(n, ptr[CBCE__OP_INPUT], ptr[CBCE__OP_TARGET],
+                                 ptr[CBCE__OP_WEIGHT], ptr[CBCE__OP_POS_WEIGHT], a, b,
+                                 buf[CBCE__OP_OUT]);
+        }
+        if (do_grad) {
+            double *g_out = buf[CBCE__OP_GRAD];
+            if (is_bce && !wrt_target)
+                bce_dx_loop(n, ptr[CBCE__OP_INPUT], ptr[CBCE__OP_TARGET], ptr[CBCE__OP_WEIGHT],
+                            ptr[CBCE__OP_GRAD_OUTPUT], a, b, g_out);
+            else if (is_bce)
+                bce_dt_loop(n, ptr[CBCE__OP_INPUT], ptr[CBCE__OP_WEIGHT],
+                            ptr[CBCE__OP_GRAD_OUTPUT], g_out);
+            else if (!wrt_target)
+                logits_dx_loop(n, ptr[CBCE__OP_INPUT], ptr[CBCE__OP_TARGET],
+                               ptr[CBCE__OP_WEIGHT], ptr[CBCE__OP_POS_WEIGHT],
+                               ptr[CBCE__OP_GRAD_OUTPUT], a, b, g_out);
+            else
+                logits_dt_loop(n, ptr[CBCE__OP_INPUT], ptr[CBCE__OP_WEIGHT],
+                               ptr[CBCE__OP_POS_WEIGHT], ptr[CBCE__OP_GRAD_OUTPUT], g_out);
+        }
+        if (reduce) {
+            ptrdiff_t n8 = (n + 7) & ~(ptrdiff_t)7, i;
+            double *v = buf[CBCE__OP_OUT];
+            for (i = n; i < n8; i++) v[i] = 0.0; /* n8 <= CHUNK: n < CHUNK here */
+#if CBCE_IS_F64
+            lanes_neumaier(n8, v, lane_s, lane_c);
+#else
+            lanes_f32(n8, v, lane_s);
+#endif
+            if ((start + n) % CBCE_SUM_BLOCK == 0 || start + n == lay->size) {
+                cbce__acc_add_lanes(&acc, lane_s, CBCE_IS_F64 ? lane_c : NULL);
+                for (l = 0; l < 8; l++) lane_s[l] = lane_c[l] = 0.0;
+            }
+        } else if (do_loss) {
+            FN(scatter_chunk)(lay, &wr_out, call, CBCE__OP_OUT, buf[CBCE__OP_OUT], n);
+        }
+        if (do_grad) FN(scatter_chunk)(lay, &wr_grad, call, CBCE__OP_GRAD, buf[CBCE__OP_GRAD], n);
+    }
+    if (reduce) {
+        double r = call->reduction == CBCE_REDUCTION_MEAN ? cbce__acc_mean(&acc, lay->size)
+                                                          : cbce__acc_round(&acc);
+        *call->total = (double)(CBCE_T)r;
+    }
+    return CBCE_OK;
+}
+
+#undef FN
