@@ -81,6 +81,12 @@ static inline double cbce_ew_bce_dx(double x, double t)
 {
     const double eps = (double)1e-12f;
     cbce_dd n = cbce_two_sum(x, -t);
+    /* a subnormal numerator would make the residual's TwoProduct inexact:
+     * scale it up by 2^200 and the quotient back down (exact: q >= 4n) */
+    double up = cbce_vabs(n.hi) < 0x1p-900 ? 0x1p200 : 1.0;
+    double down = cbce_vabs(n.hi) < 0x1p-900 ? 0x1p-200 : 1.0;
+    n.hi *= up;
+    n.lo *= up;
     cbce_dd omx = cbce_two_sum(1.0, -x);
     cbce_dd d = cbce_dd_mul_d(omx, x);
     int clamp = d.hi < eps || (d.hi == eps && d.lo < 0.0);
@@ -90,10 +96,10 @@ static inline double cbce_ew_bce_dx(double x, double t)
     double q1 = n.hi * rec;
     cbce_dd p = cbce_two_prod(q1, d.hi);
     double res = (((n.hi - p.hi) - p.lo) + n.lo) - q1 * d.lo;
-    double q = q1 + res * rec;
+    double q = (q1 + res * rec) * down;
     /* x outside [0, 1] (rejected by the caller) may overflow the split; keep
      * the result finite-or-IEEE rather than NaN from inf - inf */
-    double plain = n.hi / d.hi;
+    double plain = (x - t) / d.hi;
     return (plain == plain && cbce_vabs(plain) < 0x1p1000) ? q : plain;
 }
 
@@ -112,6 +118,16 @@ static inline double cbce_ew_bce_dt(double x)
 /* Magnitude up to which the double-double path is used: Veltkamp's split
  * overflows above ~2^996, and products of two operands must stay finite. */
 #define CBCE_EW_DD_MAX 0x1p480
+
+/* v * scale (a power of two from the *_scaled functions of vmath.h): the
+ * products with pw, lw are formed on the normal pair first, so a subnormal
+ * e^-a times a large pos_weight is rounded once, at the end. */
+static inline cbce_dd cbce_ew_scale(cbce_dd v, double scale)
+{
+    v.hi *= scale;
+    v.lo *= scale;
+    return v;
+}
 
 /* lw = 1 + (pw - 1)*t as a pair (exactly 1 when pw == 1). */
 static inline cbce_dd cbce_ew_lw(double t, double pw)
@@ -150,10 +166,11 @@ static inline double cbce_ew_logits_loss(double x, double t, double pw)
     int pos = x > 0.0;
     int ok = cbce_ew_dd_ok(a, t, pw);
     double as = ok ? a : 1.0, ts = ok ? t : 0.5, ps = ok ? pw : 1.0;
-    cbce_dd sp = cbce_softplus_neg_dd(as);
+    double sc;
+    cbce_dd sp = cbce_softplus_neg_dd_scaled(as, &sc);
     cbce_dd lw = cbce_ew_lw(ts, ps);
     cbce_dd c = cbce_dd_sel(pos, cbce_two_sum(1.0, -ts), cbce_two_prod(ps, ts));
-    cbce_dd r = cbce_dd_add(cbce_dd_mul_d(c, as), cbce_dd_mul(lw, sp));
+    cbce_dd r = cbce_dd_add(cbce_dd_mul_d(c, as), cbce_ew_scale(cbce_dd_mul(lw, sp), sc));
     double dd = r.hi + r.lo;
     /* plain path: infinite or huge operands (sp of a huge a is 0) */
     double spp = cbce_vexp(-a);              /* == softplus(-a) for a > 40 */
@@ -172,8 +189,9 @@ static inline double cbce_ew_logits_dx(double x, double t, double pw)
     int pos = x > 0.0;
     int ok = cbce_ew_dd_ok(a, t, pw);
     double as = ok ? a : 1.0, ts = ok ? t : 0.5, ps = ok ? pw : 1.0;
-    cbce_dd s = cbce_sigmoid_neg_dd(as);
-    cbce_dd lws = cbce_dd_mul(cbce_ew_lw(ts, ps), s);
+    double sc;
+    cbce_dd s = cbce_sigmoid_neg_dd_scaled(as, &sc);
+    cbce_dd lws = cbce_ew_scale(cbce_dd_mul(cbce_ew_lw(ts, ps), s), sc);
     cbce_dd c = cbce_dd_sel(pos, cbce_two_sum(1.0, -ts), cbce_dd_neg(cbce_two_prod(ps, ts)));
     cbce_dd r = cbce_dd_add(c, cbce_dd_sel(pos, cbce_dd_neg(lws), lws));
     double dd = r.hi + r.lo;
@@ -196,9 +214,10 @@ static inline double cbce_ew_logits_dt(double x, double pw)
     int pos = x > 0.0;
     int ok = cbce_ew_dd_ok(a, 0.0, pw);
     double as = ok ? a : 1.0, ps = ok ? pw : 1.0;
-    cbce_dd sp = cbce_softplus_neg_dd(as);
+    double sc;
+    cbce_dd sp = cbce_softplus_neg_dd_scaled(as, &sc);
     cbce_dd pm1 = cbce_two_sum(ps, -1.0);
-    cbce_dd term2 = cbce_dd_mul(pm1, sp);
+    cbce_dd term2 = cbce_ew_scale(cbce_dd_mul(pm1, sp), sc);
     cbce_dd ma;
     ma.hi = -as;
     ma.lo = 0.0;

@@ -176,11 +176,15 @@ static inline cbce_dd cbce_dd_sel(int cond, cbce_dd a, cbce_dd b)
  * fdlibm rounds f - hfsq + ...; here f^2/2 is formed exactly (TwoProduct) and
  * f - f^2/2 by Fast2Sum (|f| >= f^2/2), so the only inexact part is the small
  * s*(hfsq + R) term (< 7% of the result), giving ~2^-59 relative error.
- * The low part fl of f enters to first order as fl/(1+f) = fl*(1-s)/(1+s)
- * (since 1 - s = 2/(2+f)), the series in s truncated after s^3 (|s| < 0.172,
+ * The low part of f, fl + fl2 (two doubles: for log1p of a tiny pair both
+ * matter), enters to first order as fl/(1+f) = fl - fl*f/(1+f)
+ * = fl - fl*2s/(1+s), the series of 1/(1+s) truncated after s^3 (|s| < 0.172,
  * so the truncation is < 2^-10 of a term that is < 2^-52 of the result).
+ * Written so that fl itself is added exactly: when f ~ 0 (log1p of a tiny
+ * pair), fl IS the result and must not pick up a rounding of 2/(2+f); then
+ * also the second-order -fl^2/2 matters (fl up to 2^-53: half an ulp).
  * One division (1/(2+f)) per call. */
-static inline cbce_dd cbce_log1p_reduced_dd(double kd, double fh, double fl)
+static inline cbce_dd cbce_log1p_reduced_dd(double kd, double fh, double fl, double fl2)
 {
     const double Lg1 = 6.666666666666735130e-01, Lg2 = 3.999999999940941908e-01,
                  Lg3 = 2.857142874366239149e-01, Lg4 = 2.222219843214978396e-01,
@@ -193,11 +197,13 @@ static inline cbce_dd cbce_log1p_reduced_dd(double kd, double fh, double fl)
     cbce_dd h = cbce_two_prod(fh, fh); /* f^2, exact; halved below (exact) */
     double hh = 0.5 * h.hi, hl = 0.5 * h.lo;
     cbce_dd a = cbce_fast_two_sum(fh, -hh);
-    double corr_fl = fl * (2.0 * d) * (1.0 - s * (1.0 - s * (1.0 - s)));
-    double small = (s * (hh + R) - hl) + corr_fl;
+    cbce_dd b = cbce_two_sum(a.hi, fl); /* fl may be all there is (fh == 0) */
+    double g = (2.0 * s) * (1.0 - s * (1.0 - s * (1.0 - s))); /* f/(1+f) */
+    double small = (s * (hh + R) - hl) + ((fl2 - (fl + fl2) * g) - 0.5 * fl * fl);
+    double rest = ((a.lo + b.lo) + small) + kd * CBCE_LN2_LO;
     /* + kd*ln2: kd*LN2_HI exact; TwoSum because either part may dominate. */
-    cbce_dd k = cbce_two_sum(kd * CBCE_LN2_HI, a.hi);
-    return cbce_fast_two_sum(k.hi, k.lo + ((a.lo + small) + kd * CBCE_LN2_LO));
+    cbce_dd k = cbce_two_sum(kd * CBCE_LN2_HI, b.hi);
+    return cbce_fast_two_sum(k.hi, k.lo + rest);
 }
 
 /* Split x > 0 (normal or subnormal) as x = 2^k * m, m in [sqrt(2)/2, sqrt(2)),
@@ -226,7 +232,7 @@ static inline cbce_dd cbce_log_dd(double x)
 {
     double f;
     double kd = cbce_log_reduce(x, &f);
-    cbce_dd r = cbce_log1p_reduced_dd(kd, f, 0.0);
+    cbce_dd r = cbce_log1p_reduced_dd(kd, f, 0.0, 0.0);
     int special = !(x > 0.0 && x < CBCE_INF); /* 0, <0, inf, NaN */
     r.hi = special ? (x == 0.0 ? -CBCE_INF : (x < 0.0 ? CBCE_NAN : x)) : r.hi;
     r.lo = special ? 0.0 : r.lo;
@@ -249,7 +255,7 @@ static inline cbce_dd cbce_log_dd(double x)
 static inline cbce_dd cbce_log1p_dd(cbce_dd x)
 {
     cbce_dd u = cbce_two_sum(1.0, x.hi);
-    double f, ul, uc, kd;
+    double f, sc, uc, kd;
     uint64_t field;
     /* u.hi >= 2^-53 unless it is 0 (x.hi >= -1 is a multiple of 2^-53 near
      * -1), so no subnormal scaling is needed; clamp the argument of the
@@ -263,8 +269,8 @@ static inline cbce_dd cbce_log1p_dd(cbce_dd x)
         kd = cbce_asf64(UINT64_C(0x4330000000000000) | field) - (0x1p52 + 2048.0);
     }
     /* 2^-k: biased exponent 1023 - k = 3071 - field */
-    ul = (u.lo + x.lo) * cbce_asf64((UINT64_C(3071) - field) << 52);
-    cbce_dd r = cbce_log1p_reduced_dd(kd, f, ul);
+    sc = cbce_asf64((UINT64_C(3071) - field) << 52);
+    cbce_dd r = cbce_log1p_reduced_dd(kd, f, u.lo * sc, x.lo * sc);
     int ok = u.hi > 0.0 && u.hi < 0x1p1000;
     /* beyond 2^1000: ul is 0 and log(u.hi) is what the general log gives */
     cbce_dd big = cbce_log_dd(u.hi);
@@ -290,7 +296,7 @@ static inline cbce_dd cbce_log1p_dd(cbce_dd x)
  * (x down to -745) are rounded once, and 0 below that; x is clamped to
  * [-1100, 709.8] first so k stays in range and -inf gives 0.
  * The low part is meaningless for subnormal results (then below 2^-1074). */
-static inline cbce_dd cbce_exp_dd(double x)
+static inline cbce_dd cbce_exp_dd_scaled(double x, double *scale)
 {
     const double P1 = 1.66666666666666019037e-01, P2 = -2.77777777770155933842e-03,
                  P3 = 6.61375632143793436117e-05, P4 = -1.65339022054652515390e-06,
@@ -313,12 +319,24 @@ static inline cbce_dd cbce_exp_dd(double x)
     double sc1 = cbce_asf64((h - 1) << 52);     /* 2^k1, k1 = h - 1024 */
     double sc2 = cbce_asf64((u - h - 1) << 52); /* 2^k2, k2 = k - k1 */
     cbce_dd r2;
-    r2.hi = (s.hi * sc1) * sc2;
-    r2.lo = (s.lo * sc1) * sc2;
+    r2.hi = s.hi * sc1; /* exact: |k1| <= 794, so this stays normal */
+    r2.lo = s.lo * sc1;
     r2.hi = x > 709.78 ? CBCE_INF : r2.hi;
     r2.lo = x > 709.78 ? 0.0 : r2.lo;
     r2.hi = x == x ? r2.hi : x;
+    *scale = sc2;
     return r2;
+}
+
+/* exp(x) = P * scale with P a normal double-double and scale = 2^k2 a power
+ * of two (above); this is the product, subnormal below x ~ -708. */
+static inline cbce_dd cbce_exp_dd(double x)
+{
+    double sc;
+    cbce_dd r = cbce_exp_dd_scaled(x, &sc);
+    r.hi *= sc;
+    r.lo *= sc;
+    return r;
 }
 
 /* ---- plain double versions (rounded once from the pairs) ------------------ */
@@ -346,27 +364,68 @@ static inline double cbce_vlog1p(double x)
 
 /* ---- the pieces of the logistic losses, for a = |x| >= 0 ------------------ */
 
-/* softplus(-a) = log1p(exp(-a)), a >= 0 (or +inf: 0; NaN: NaN), as a pair:
- * exp(-a) in (0, 1] as a pair, then log1p of the pair; relative error
- * ~2^-58 for every a, including a > 37 where it is e^-a itself. */
-static inline cbce_dd cbce_softplus_neg_dd(double a)
+/* Below e^-700 (a > 700) exp(-a) may be subnormal and carry only a few
+ * bits; since the caller multiplies it by weights (up to pos_weight*lw), the
+ * two functions below return their value as P * scale, P a NORMAL pair and
+ * scale a power of two, and the caller applies scale after its products. For
+ * a > 700, log1p(e) = e*(1 - e/2 + ...) and e/(1+e) = e*(1 - e + ...) equal e
+ * to 2^-1000 relative, so P = the scaled exp pair there. */
+#define CBCE_TINY_EXP_ARG 700.0
+
+/* softplus(-a) = log1p(exp(-a)), a >= 0 (+inf: 0; NaN: NaN), as a pair
+ * times *scale: exp(-a) in (0, 1] as a pair, then log1p of the pair;
+ * relative error ~2^-58 for every a, including a > 37 where it is e^-a
+ * itself (log1p of a tiny pair returns the pair). */
+static inline cbce_dd cbce_softplus_neg_dd_scaled(double a, double *scale)
 {
-    return cbce_log1p_dd(cbce_exp_dd(-a));
+    double sc;
+    cbce_dd p = cbce_exp_dd_scaled(-a, &sc), e;
+    int tiny = a > CBCE_TINY_EXP_ARG;
+    e.hi = p.hi * sc;
+    e.lo = p.lo * sc;
+    cbce_dd l = cbce_log1p_dd(e);
+    *scale = tiny ? sc : 1.0;
+    return cbce_dd_sel(tiny, p, l);
 }
 
-/* sigmoid(-a) = e/(1+e), e = exp(-a), a >= 0, as a pair. The quotient is
- * Dekker's div2 with one division: q1 = e*(1/d), then the exact residual
- * e - q1*d (TwoProduct) corrects it; relative error ~2^-100 on top of e's. */
-static inline cbce_dd cbce_sigmoid_neg_dd(double a)
+static inline cbce_dd cbce_softplus_neg_dd(double a)
 {
-    cbce_dd e = cbce_exp_dd(-a);
+    double sc;
+    cbce_dd r = cbce_softplus_neg_dd_scaled(a, &sc);
+    r.hi *= sc;
+    r.lo *= sc;
+    return r;
+}
+
+/* sigmoid(-a) = e/(1+e), e = exp(-a), a >= 0, as a pair times *scale. The
+ * quotient is Dekker's div2 with one division: q1 = e*(1/d), then the exact
+ * residual e - q1*d (TwoProduct) corrects it; relative error ~2^-100 on top
+ * of e's. */
+static inline cbce_dd cbce_sigmoid_neg_dd_scaled(double a, double *scale)
+{
+    double sc;
+    cbce_dd p = cbce_exp_dd_scaled(-a, &sc), e;
+    int tiny = a > CBCE_TINY_EXP_ARG;
+    e.hi = p.hi * sc;
+    e.lo = p.lo * sc;
     cbce_dd d = cbce_two_sum(1.0, e.hi);
     d = cbce_fast_two_sum(d.hi, d.lo + e.lo);
     double rec = 1.0 / d.hi;
     double q1 = e.hi * rec;
-    cbce_dd p = cbce_two_prod(q1, d.hi);
-    double res = (((e.hi - p.hi) - p.lo) + e.lo) - q1 * d.lo;
-    return cbce_fast_two_sum(q1, res * rec);
+    cbce_dd pr = cbce_two_prod(q1, d.hi);
+    double res = (((e.hi - pr.hi) - pr.lo) + e.lo) - q1 * d.lo;
+    cbce_dd q = cbce_fast_two_sum(q1, res * rec);
+    *scale = tiny ? sc : 1.0;
+    return cbce_dd_sel(tiny, p, q);
+}
+
+static inline cbce_dd cbce_sigmoid_neg_dd(double a)
+{
+    double sc;
+    cbce_dd r = cbce_sigmoid_neg_dd_scaled(a, &sc);
+    r.hi *= sc;
+    r.lo *= sc;
+    return r;
 }
 
 #endif /* CBCE_VMATH_H */
