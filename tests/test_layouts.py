@@ -1,0 +1,269 @@
+"""Memory layouts, array-likes and result types (SPEC 2.3, SPEC 4 determinism).
+
+Every layout of the same values gives results bitwise equal to a contiguous copy (sums
+included: SPEC 4, fixed summation order); inputs are never modified; results have the
+input dtype, empty_like's memory order, and reductions are NumPy scalars.
+"""
+
+import tracemalloc
+
+import numpy as np
+import pytest
+
+import cbce
+from helpers import ALL_FLOAT_DTYPES, FLOAT_DTYPES, assert_bitwise_equal, bits
+
+FWD = {"bce": cbce.binary_cross_entropy, "logits": cbce.binary_cross_entropy_with_logits}
+GRAD = {"bce": cbce.binary_cross_entropy_grad,
+        "logits": cbce.binary_cross_entropy_with_logits_grad}
+VG = {"bce": cbce.binary_cross_entropy_value_and_grad,
+      "logits": cbce.binary_cross_entropy_with_logits_value_and_grad}
+
+
+def _values(loss, shape, dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    if loss == "bce":
+        x = rng.uniform(0, 1, shape)
+    else:
+        x = rng.standard_normal(shape) * 6
+    return x.astype(dtype), rng.uniform(0, 1, shape).astype(dtype)
+
+
+def _all_results(loss, x, t, **kw):
+    """Every computation cbce offers on (x, t): loss per reduction, both gradients, fused."""
+    out = {}
+    for red in ("none", "sum", "mean"):
+        out[f"loss {red}"] = FWD[loss](x, t, reduction=red, **kw)
+        for wrt in ("input", "target"):
+            out[f"grad {wrt} {red}"] = GRAD[loss](x, t, reduction=red, wrt=wrt, **kw)
+        v, g = VG[loss](x, t, reduction=red, **kw)
+        out[f"vg value {red}"], out[f"vg grad {red}"] = v, g
+    return out
+
+
+def _assert_same_results(got, want):
+    for k in want:
+        assert_bitwise_equal(np.asarray(got[k]), np.asarray(want[k]), k)
+
+
+def _layouts(a):
+    """Views of the same logical values as ``a`` (2-D) with other memory layouts."""
+    yield "fortran", np.asfortranarray(a)
+    rev = np.ascontiguousarray(a[::-1, ::-1])
+    yield "negative strides", rev[::-1, ::-1]
+    big = np.zeros((a.shape[0] * 2, a.shape[1] * 3), dtype=a.dtype)
+    big[::2, ::3] = a
+    yield "non-contiguous", big[::2, ::3]
+    tr = np.ascontiguousarray(a.T)
+    yield "transposed", tr.T
+    ro = a.copy()
+    ro.flags.writeable = False
+    yield "read-only", ro
+
+
+@pytest.mark.parametrize("dtype", ALL_FLOAT_DTYPES)
+@pytest.mark.parametrize("loss", ["bce", "logits"])
+def test_every_layout_is_bitwise_equal_to_contiguous_copy(loss, dtype):
+    x, t = _values(loss, (37, 23), dtype)
+    w = np.random.default_rng(1).uniform(0.5, 2, 23).astype(dtype)
+    want = _all_results(loss, x, t, weight=w)
+    for (name, xv), (_, tv) in zip(_layouts(x), _layouts(t)):
+        got = _all_results(loss, xv, tv, weight=w)
+        try:
+            _assert_same_results(got, want)
+        except AssertionError as e:
+            raise AssertionError(f"layout {name}: {e}") from None
+        # mixed: only one operand non-contiguous
+        _assert_same_results(_all_results(loss, xv, t, weight=w), want)
+
+
+@pytest.mark.parametrize("loss", ["bce", "logits"])
+def test_broadcast_to_zero_strides_equal_materialized(loss):
+    # SPEC 2.3: zero strides from np.broadcast_to are accepted (read-only views).
+    x, t = _values(loss, (1, 50), np.float64)
+    xb, tb = np.broadcast_to(x, (40, 50)), np.broadcast_to(t, (40, 50))
+    w = np.random.default_rng(2).uniform(0.5, 2, (40, 1))
+    wb = np.broadcast_to(w, (40, 50))
+    want = _all_results(loss, xb.copy(), tb.copy(), weight=wb.copy())
+    _assert_same_results(_all_results(loss, xb, tb, weight=wb), want)
+    _assert_same_results(_all_results(loss, xb, tb, weight=w), want)
+
+
+@pytest.mark.parametrize("loss", ["bce", "logits"])
+@pytest.mark.parametrize("shape", [(), (0,), (5, 0, 3), (1,), (7,), (2, 3, 4), (2, 1, 3, 1, 2, 2),
+                                   (3,) * 8])
+def test_any_ndim_gives_results_shaped_like_input(loss, shape):
+    x, t = _values(loss, shape, np.float64)
+    res = _all_results(loss, x, t)
+    for k, v in res.items():
+        if "sum" in k and "grad" not in k or "mean" in k and "grad" not in k:
+            assert type(v) is np.float64, k
+        else:
+            assert isinstance(v, np.ndarray) and v.shape == shape and v.dtype == np.float64, k
+    flat = _all_results(loss, x.ravel(), t.ravel())
+    for k in res:
+        assert_bitwise_equal(np.asarray(res[k]).ravel(), np.asarray(flat[k]).ravel(), k)
+
+
+@pytest.mark.parametrize("loss", ["bce", "logits"])
+def test_0d_input_with_none_gives_0d_array(loss):
+    # SPEC 2.3: a 0-d input with "none" gives a 0-d array (not a scalar).
+    x, t = _values(loss, (), np.float32)
+    r = FWD[loss](x, t, reduction="none")
+    assert isinstance(r, np.ndarray) and r.shape == () and r.dtype == np.float32
+    r = FWD[loss](np.float32(x), np.float32(t), reduction="none")
+    assert isinstance(r, np.ndarray) and r.shape == ()
+
+
+@pytest.mark.parametrize("dtype", ALL_FLOAT_DTYPES)
+@pytest.mark.parametrize("loss", ["bce", "logits"])
+def test_reduced_results_are_numpy_scalars_of_input_dtype(loss, dtype):
+    # SPEC 1.1: "mean"/"sum" return np.float32(...) etc., not a Python float or 0-d array.
+    x, t = _values(loss, (4, 5), dtype)
+    for red in ("sum", "mean"):
+        r = FWD[loss](x, t, reduction=red)
+        assert type(r) is np.dtype(dtype).type, type(r)
+        v, _ = VG[loss](x, t, reduction=red)
+        assert type(v) is np.dtype(dtype).type, type(v)
+
+
+@pytest.mark.parametrize("loss", ["bce", "logits"])
+def test_none_results_have_empty_like_memory_order(loss):
+    # SPEC 2.3: "none" results and gradients have the memory order of empty_like(input).
+    x, t = _values(loss, (6, 7, 5), np.float32)
+    views = [np.asfortranarray(x), np.ascontiguousarray(x.transpose(2, 0, 1)).transpose(1, 2, 0),
+             x[:, ::-1], x[::2, :, 1:], x]
+    for xv in views:
+        tv = np.ascontiguousarray(t[tuple(slice(0, n) for n in xv.shape)])
+        want = np.empty_like(xv).strides
+        assert FWD[loss](xv, tv, reduction="none").strides == want
+        assert GRAD[loss](xv, tv, reduction="mean").strides == want
+        v, g = VG[loss](xv, tv, reduction="none")
+        assert v.strides == want and g.strides == want
+
+
+@pytest.mark.parametrize("loss", ["bce", "logits"])
+def test_inputs_are_never_modified(loss):
+    x, t = _values(loss, (30, 20), np.float64)
+    w = np.random.default_rng(3).uniform(0.5, 2, 20)
+    pw = np.random.default_rng(4).uniform(0.5, 2, 20)
+    g = np.random.default_rng(5).uniform(-1, 1, (30, 20))
+    kw = dict(weight=w) if loss == "bce" else dict(weight=w, pos_weight=pw)
+    operands = [x, t, w, pw, g]
+    before = [a.copy() for a in operands]
+    _all_results(loss, x, t, label_smoothing=0.1, **kw)
+    GRAD[loss](x, t, reduction="none", grad_output=g, **kw)
+    VG[loss](x, t, reduction="none", grad_output=g, wrt="target", **kw)
+    for a, b in zip(operands, before):
+        assert_bitwise_equal(a, b, "operand modified")
+
+
+@pytest.mark.parametrize("loss", ["bce", "logits"])
+def test_read_only_operands_are_accepted(loss):
+    x, t = _values(loss, (8, 3), np.float64)
+    w = np.ones(3)
+    for a in (x, t, w):
+        a.flags.writeable = False
+    want = _all_results(loss, x.copy(), t.copy(), weight=w.copy())
+    _assert_same_results(_all_results(loss, x, t, weight=w), want)
+
+
+@pytest.mark.parametrize("loss", ["bce", "logits"])
+def test_memmaps_are_accepted(loss, tmp_path):
+    x, t = _values(loss, (50, 4), np.float32)
+    fx, ft = tmp_path / "x.bin", tmp_path / "t.bin"
+    x.tofile(fx)
+    t.tofile(ft)
+    mx = np.memmap(fx, dtype=np.float32, mode="r", shape=(50, 4))
+    mt = np.memmap(ft, dtype=np.float32, mode="r", shape=(50, 4))
+    _assert_same_results(_all_results(loss, mx, mt), _all_results(loss, x, t))
+
+
+@pytest.mark.parametrize("loss", ["bce", "logits"])
+def test_lists_and_python_scalars_are_accepted(loss):
+    x = [[0.25, 0.5], [0.75, 0.125]]
+    t = [[1, 0], [0.5, 1]]
+    want = _all_results(loss, np.array(x), np.array(t, dtype=np.float64))
+    _assert_same_results(_all_results(loss, x, t), want)
+    r = FWD[loss](0.25, 1.0, reduction="none")
+    assert isinstance(r, np.ndarray) and r.shape == () and r.dtype == np.float64
+    assert type(FWD[loss](0.25, 1, reduction="mean")) is np.float64
+    assert_bitwise_equal(r, FWD[loss](np.array(0.25), np.array(1.0), reduction="none"))
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+@pytest.mark.parametrize("loss", ["bce", "logits"])
+def test_non_native_byte_order_is_accepted(loss, dtype):
+    x, t = _values(loss, (9, 4), dtype)
+    swapped = np.dtype(dtype).newbyteorder("S")
+    xs, ts = x.astype(swapped), t.astype(swapped)
+    w = np.linspace(0.5, 2, 4).astype(swapped)
+    want = _all_results(loss, x, t, weight=w.astype(dtype))
+    got = _all_results(loss, xs, ts, weight=w)
+    for k in want:
+        assert np.asarray(got[k]).dtype.type is np.dtype(dtype).type, k
+        assert_bitwise_equal(np.asarray(got[k]).astype(dtype), np.asarray(want[k]), k)
+
+
+@pytest.mark.parametrize("tdtype", [np.int8, np.int64, np.uint8, np.bool_, np.float16, np.int32])
+@pytest.mark.parametrize("dtype", ALL_FLOAT_DTYPES)
+@pytest.mark.parametrize("loss", ["bce", "logits"])
+def test_integer_and_bool_targets_equal_float_targets(loss, dtype, tdtype):
+    # SPEC 2.3: targets of any real numeric or bool dtype are converted to C first.
+    rng = np.random.default_rng(6)
+    x, _ = _values(loss, (10, 6), dtype)
+    t = rng.integers(0, 2, (10, 6)).astype(tdtype)
+    kernel = np.float32 if dtype == np.float16 else dtype
+    w = rng.integers(1, 4, 6)
+    want = _all_results(loss, x, t.astype(kernel), weight=w.astype(kernel))
+    _assert_same_results(_all_results(loss, x, t, weight=w), want)
+
+
+@pytest.mark.parametrize("loss", ["bce", "logits"])
+def test_out_non_contiguous_is_filled(loss):
+    x, t = _values(loss, (5, 6), np.float64)
+    out = np.full((10, 6), np.nan)[::2]
+    r = FWD[loss](x, t, reduction="none", out=out)
+    assert r is out
+    assert_bitwise_equal(out, FWD[loss](x, t, reduction="none"))
+
+
+@pytest.mark.parametrize("loss", ["bce", "logits"])
+def test_contiguous_inputs_are_not_copied(loss):
+    # SPEC 2.3: contiguous inputs (and targets of the input dtype) are never copied: a
+    # "mean" over 8 MB of input and 8 MB of target allocates far less than one copy.
+    n = 1 << 20
+    x, t = _values(loss, (n,), np.float64)
+    FWD[loss](x[:10], t[:10], reduction="mean")  # warm up lazy imports
+    tracemalloc.start()
+    try:
+        FWD[loss](x, t, reduction="mean")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < x.nbytes // 2, f"peak {peak} bytes for {x.nbytes}-byte inputs"
+
+
+def test_in_place_out_shares_memory_with_input():
+    # out exactly the input: the result is the input array itself, computed in place.
+    x = np.linspace(0.05, 0.95, 11)
+    t = np.linspace(0, 1, 11)
+    want = cbce.binary_cross_entropy(x, t, reduction="none")
+    r = cbce.binary_cross_entropy(x, t, reduction="none", out=x)
+    assert r is x and np.shares_memory(r, x)
+    assert_bitwise_equal(bits(x), bits(want))
+
+
+def test_large_1d_sum_is_layout_and_split_invariant():
+    # SPEC 4: fixed summation order: a strided view and a copy give the same bits, and so
+    # do float32 values presented as non-contiguous slices.
+    rng = np.random.default_rng(7)
+    x = rng.uniform(0, 1, 300_001).astype(np.float32)
+    t = rng.uniform(0, 1, 300_001).astype(np.float32)
+    buf = np.empty(600_002, np.float32)
+    buf[::2] = x
+    for red in ("sum", "mean"):
+        assert_bitwise_equal(cbce.binary_cross_entropy(buf[::2], t, reduction=red),
+                             cbce.binary_cross_entropy(x, t, reduction=red), red)
+        assert_bitwise_equal(cbce.binary_cross_entropy(x[::-1].copy()[::-1], t, reduction=red),
+                             cbce.binary_cross_entropy(x, t, reduction=red), red)
