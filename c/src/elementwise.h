@@ -42,18 +42,20 @@
 
 /* max(log v, -100) as a pair, v given by its log pair. Also catches -inf
  * (v == 0). A pair just below -100 (hi == -100, lo < 0) clamps as well. */
-static inline cbce_dd cbce_ew_clamp_log(cbce_dd l)
+CBCE_INLINE cbce_dd cbce_ew_clamp_log(cbce_dd l)
 {
-    int clamp = l.hi < -100.0 || (l.hi == -100.0 && l.lo < 0.0);
-    l.hi = clamp ? -100.0 : l.hi;
-    l.lo = clamp ? 0.0 : l.lo;
+    /* l.hi + 100 is exact near -100 (Sterbenz) and has the right sign
+     * elsewhere, so the sign of (l.hi + 100) + l.lo is that of the pair + 100 */
+    cbce_mask clamp = cbce_m_lt((l.hi + 100.0) + l.lo, 0.0);
+    l.hi = cbce_blend(clamp, -100.0, l.hi);
+    l.lo = cbce_blend(clamp, 0.0, l.lo);
     return l;
 }
 
 /* log(1 - x) for x in [0, 1] as a pair: 1 - x is formed exactly (TwoSum)
  * and its log taken by log1p of -x, so x near 0 keeps full relative
  * accuracy and x near 1 (1 - x exact, Sterbenz) too. */
-static inline cbce_dd cbce_ew_log1mx(double x)
+CBCE_INLINE cbce_dd cbce_ew_log1mx(double x)
 {
     cbce_dd m;
     m.hi = -x;
@@ -64,34 +66,36 @@ static inline cbce_dd cbce_ew_log1mx(double x)
 /* BCE loss: -(t*max(log x,-100) + (1-t)*max(log(1-x),-100)), x, t in [0, 1].
  * Both terms have the sign of -1 (no cancellation): relative error ~2^-100
  * before the final rounding. 1 - t is kept as an exact pair. */
-static inline double cbce_ew_bce_loss(double x, double t)
+CBCE_INLINE double cbce_ew_bce_loss(double x, double t)
 {
     cbce_dd a = cbce_ew_clamp_log(cbce_log_dd(x));
     cbce_dd b = cbce_ew_clamp_log(cbce_ew_log1mx(x));
     cbce_dd omt = cbce_two_sum(1.0, -t);
     cbce_dd r = cbce_dd_add(cbce_dd_mul_d(a, t), cbce_dd_mul(b, omt));
-    return -(r.hi + r.lo);
+    /* the clamp would turn a NaN log into -100: NaN in, NaN out */
+    return cbce_blend(cbce_m_nan(x) | cbce_m_nan(t), x + t, -(r.hi + r.lo));
 }
 
 /* BCE d/dx: (x - t) / max(x*(1-x), eps), eps = 1e-12 rounded to float.
  * Numerator and denominator are exact pairs (TwoSum, TwoProduct); the
  * quotient is Dekker's div2 with one division (reciprocal, then the exact
  * residual corrects the first quotient). x == t gives 0. */
-static inline double cbce_ew_bce_dx(double x, double t)
+CBCE_INLINE double cbce_ew_bce_dx(double x, double t)
 {
     const double eps = (double)1e-12f;
     cbce_dd n = cbce_two_sum(x, -t);
     /* a subnormal numerator would make the residual's TwoProduct inexact:
      * scale it up by 2^200 and the quotient back down (exact: q >= 4n) */
-    double up = cbce_vabs(n.hi) < 0x1p-900 ? 0x1p200 : 1.0;
-    double down = cbce_vabs(n.hi) < 0x1p-900 ? 0x1p-200 : 1.0;
+    cbce_mask small = cbce_m_abs_lt(n.hi, 0x1p-900);
+    double up = cbce_blend(small, 0x1p200, 1.0);
+    double down = cbce_blend(small, 0x1p-200, 1.0);
     n.hi *= up;
     n.lo *= up;
     cbce_dd omx = cbce_two_sum(1.0, -x);
     cbce_dd d = cbce_dd_mul_d(omx, x);
-    int clamp = d.hi < eps || (d.hi == eps && d.lo < 0.0);
-    d.hi = clamp ? eps : d.hi;
-    d.lo = clamp ? 0.0 : d.lo;
+    cbce_mask clamp = cbce_m_lt((d.hi - eps) + d.lo, 0.0); /* as in clamp_log */
+    d.hi = cbce_blend(clamp, eps, d.hi);
+    d.lo = cbce_blend(clamp, 0.0, d.lo);
     double rec = 1.0 / d.hi;
     double q1 = n.hi * rec;
     cbce_dd p = cbce_two_prod(q1, d.hi);
@@ -100,17 +104,17 @@ static inline double cbce_ew_bce_dx(double x, double t)
     /* x outside [0, 1] (rejected by the caller) may overflow the split; keep
      * the result finite-or-IEEE rather than NaN from inf - inf */
     double plain = (x - t) / d.hi;
-    return (plain == plain && cbce_vabs(plain) < 0x1p1000) ? q : plain;
+    return cbce_blend(cbce_m_abs_lt(plain, 0x1p1000), q, plain);
 }
 
 /* BCE d/dt: max(log(1-x),-100) - max(log x,-100), x in [0, 1]. Computed as
  * one pair difference: error ~0.5 ulp of the larger term. */
-static inline double cbce_ew_bce_dt(double x)
+CBCE_INLINE double cbce_ew_bce_dt(double x)
 {
     cbce_dd a = cbce_ew_clamp_log(cbce_log_dd(x));
     cbce_dd b = cbce_ew_clamp_log(cbce_ew_log1mx(x));
     cbce_dd r = cbce_dd_add(b, cbce_dd_neg(a));
-    return r.hi + r.lo;
+    return cbce_blend(cbce_m_nan(x), x, r.hi + r.lo);
 }
 
 /* ---- BCE with logits -------------------------------------------------------- */
@@ -122,7 +126,7 @@ static inline double cbce_ew_bce_dt(double x)
 /* v * scale (a power of two from the *_scaled functions of vmath.h): the
  * products with pw, lw are formed on the normal pair first, so a subnormal
  * e^-a times a large pos_weight is rounded once, at the end. */
-static inline cbce_dd cbce_ew_scale(cbce_dd v, double scale)
+CBCE_INLINE cbce_dd cbce_ew_scale(cbce_dd v, double scale)
 {
     v.hi *= scale;
     v.lo *= scale;
@@ -130,7 +134,7 @@ static inline cbce_dd cbce_ew_scale(cbce_dd v, double scale)
 }
 
 /* lw = 1 + (pw - 1)*t as a pair (exactly 1 when pw == 1). */
-static inline cbce_dd cbce_ew_lw(double t, double pw)
+CBCE_INLINE cbce_dd cbce_ew_lw(double t, double pw)
 {
     cbce_dd pm1 = cbce_two_sum(pw, -1.0);
     cbce_dd p = cbce_dd_mul_d(pm1, t);
@@ -140,32 +144,30 @@ static inline cbce_dd cbce_ew_lw(double t, double pw)
     return cbce_dd_add(one, p);
 }
 
-/* 1 when all of a, t, pw are finite and small enough for the pair path. */
-static inline int cbce_ew_dd_ok(double a, double t, double pw)
+/* true when all of a, t, pw are finite and small enough for the pair path
+ * (false for NaN and inf). */
+CBCE_INLINE cbce_mask cbce_ew_dd_ok(double a, double t, double pw)
 {
-    double m = a;
-    double at = cbce_vabs(t), ap = cbce_vabs(pw);
-    m = at > m ? at : m;
-    m = ap > m ? ap : m;
-    return m < CBCE_EW_DD_MAX; /* false for NaN and inf */
+    return cbce_m_abs_lt(a, CBCE_EW_DD_MAX) & cbce_m_abs_lt(t, CBCE_EW_DD_MAX) &
+           cbce_m_abs_lt(pw, CBCE_EW_DD_MAX);
 }
 
 /* c*a for a >= 0 possibly infinite: 0 when c == 0 (the limit at infinity
  * of a vanishing coefficient), IEEE otherwise. */
-static inline double cbce_ew_mul_lim(double c, double a)
+CBCE_INLINE double cbce_ew_mul_lim(double c, double a)
 {
-    return c == 0.0 ? 0.0 : c * a;
+    return cbce_blend(cbce_m_zero(c), 0.0, c * a);
 }
 
 /* Logits loss: (1-t)*x + lw*softplus(-x), cancellation-free form above.
  * Limits: l(+inf,1) = 0, l(+inf,t<1) = +inf, l(-inf,0) = 0, l(-inf,t>0) = +inf.
  * NaN in any argument gives NaN. */
-static inline double cbce_ew_logits_loss(double x, double t, double pw)
+CBCE_INLINE double cbce_ew_logits_loss(double x, double t, double pw)
 {
     double a = cbce_vabs(x);
-    int pos = x > 0.0;
-    int ok = cbce_ew_dd_ok(a, t, pw);
-    double as = ok ? a : 1.0, ts = ok ? t : 0.5, ps = ok ? pw : 1.0;
+    cbce_mask pos = cbce_m_lt(0.0, x);
+    cbce_mask ok = cbce_ew_dd_ok(a, t, pw);
+    double as = cbce_blend(ok, a, 1.0), ts = cbce_blend(ok, t, 0.5), ps = cbce_blend(ok, pw, 1.0);
     double sc;
     cbce_dd sp = cbce_softplus_neg_dd_scaled(as, &sc);
     cbce_dd lw = cbce_ew_lw(ts, ps);
@@ -174,21 +176,21 @@ static inline double cbce_ew_logits_loss(double x, double t, double pw)
     double dd = r.hi + r.lo;
     /* plain path: infinite or huge operands (sp of a huge a is 0) */
     double spp = cbce_vexp(-a);              /* == softplus(-a) for a > 40 */
-    double cp = pos ? 1.0 - t : pw * t;
+    double cp = cbce_blend(pos, 1.0 - t, pw * t);
     double lwp = 1.0 + (pw - 1.0) * t;
     double plain = cbce_ew_mul_lim(cp, a) + lwp * spp;
-    double out = ok ? dd : plain;
-    return x == x ? out : x;
+    double out = cbce_blend(ok, dd, plain);
+    return cbce_blend(cbce_m_nan(x), x, out);
 }
 
 /* Logits d/dx: lw*sigmoid(x) - pw*t, without saturation (form above).
  * Limits: 1 - t at +inf, -pw*t at -inf. Error ~0.5 ulp of the larger term. */
-static inline double cbce_ew_logits_dx(double x, double t, double pw)
+CBCE_INLINE double cbce_ew_logits_dx(double x, double t, double pw)
 {
     double a = cbce_vabs(x);
-    int pos = x > 0.0;
-    int ok = cbce_ew_dd_ok(a, t, pw);
-    double as = ok ? a : 1.0, ts = ok ? t : 0.5, ps = ok ? pw : 1.0;
+    cbce_mask pos = cbce_m_lt(0.0, x);
+    cbce_mask ok = cbce_ew_dd_ok(a, t, pw);
+    double as = cbce_blend(ok, a, 1.0), ts = cbce_blend(ok, t, 0.5), ps = cbce_blend(ok, pw, 1.0);
     double sc;
     cbce_dd s = cbce_sigmoid_neg_dd_scaled(as, &sc);
     cbce_dd lws = cbce_ew_scale(cbce_dd_mul(cbce_ew_lw(ts, ps), s), sc);
@@ -200,20 +202,20 @@ static inline double cbce_ew_logits_dx(double x, double t, double pw)
     double sp = e / (1.0 + e);
     double lwp = 1.0 + (pw - 1.0) * t;
     double lwsp = lwp * sp;
-    double plain = pos ? (1.0 - t) - lwsp : lwsp - pw * t;
-    double out = ok ? dd : plain;
-    return x == x ? out : x;
+    double plain = cbce_blend(pos, (1.0 - t) - lwsp, lwsp - pw * t);
+    double out = cbce_blend(ok, dd, plain);
+    return cbce_blend(cbce_m_nan(x), x, out);
 }
 
 /* Logits d/dt: -x + (pw-1)*softplus(-x), as -a + (pw-1)*sp (x > 0) and
  * pw*a + (pw-1)*sp (x <= 0, the form with a limit at -inf). Exactly -x when
  * pw == 1. Error ~0.5 ulp of the larger term. */
-static inline double cbce_ew_logits_dt(double x, double pw)
+CBCE_INLINE double cbce_ew_logits_dt(double x, double pw)
 {
     double a = cbce_vabs(x);
-    int pos = x > 0.0;
-    int ok = cbce_ew_dd_ok(a, 0.0, pw);
-    double as = ok ? a : 1.0, ps = ok ? pw : 1.0;
+    cbce_mask pos = cbce_m_lt(0.0, x);
+    cbce_mask ok = cbce_ew_dd_ok(a, 0.0, pw);
+    double as = cbce_blend(ok, a, 1.0), ps = cbce_blend(ok, pw, 1.0);
     double sc;
     cbce_dd sp = cbce_softplus_neg_dd_scaled(as, &sc);
     cbce_dd pm1 = cbce_two_sum(ps, -1.0);
@@ -225,9 +227,9 @@ static inline double cbce_ew_logits_dt(double x, double pw)
     cbce_dd r = cbce_dd_add(term1, term2);
     double dd = r.hi + r.lo;
     double spp = cbce_vexp(-a);
-    double plain = (pos ? -a : cbce_ew_mul_lim(pw, a)) + (pw - 1.0) * spp;
-    double out = ok ? dd : plain;
-    return x == x ? out : x;
+    double plain = cbce_blend(pos, -a, cbce_ew_mul_lim(pw, a)) + (pw - 1.0) * spp;
+    double out = cbce_blend(ok, dd, plain);
+    return cbce_blend(cbce_m_nan(x), x, out);
 }
 
 #endif /* CBCE_ELEMENTWISE_H */

@@ -19,6 +19,11 @@
  * doubles, which gcc turns into a blend/and-or sequence. Both sides are
  * always computed, so intermediate NaN/inf may appear in lanes whose result
  * is then replaced; the returned values are what the comments promise.
+ * The arms of every select are plain variables or constants, computed
+ * unconditionally before it: with the default -ftrapping-math gcc refuses to
+ * if-convert `c ? a*b : x` (it would speculate a possibly trapping multiply)
+ * and the loop then does not vectorize at SSE2/AVX2. Conditions combine
+ * comparisons with & and |, never && or || (which are branches).
  *
  * Why these integer tricks
  * ------------------------
@@ -48,6 +53,16 @@
 #include <stdint.h>
 #include <string.h>
 
+/* Every function here must be inlined into the element loops: a call left in
+ * a loop body stops vectorization, and the element formulas are large enough
+ * that gcc's inline heuristics decline once a formula is used by more than
+ * one loop of a translation unit. */
+#if defined(__GNUC__) || defined(__clang__)
+#define CBCE_INLINE static inline __attribute__((always_inline))
+#else
+#define CBCE_INLINE static inline
+#endif
+
 /* A double-double: the unevaluated sum hi + lo, |lo| <= ulp(hi)/2 (or so). */
 typedef struct cbce_dd {
     double hi, lo;
@@ -55,14 +70,14 @@ typedef struct cbce_dd {
 
 /* ---- bit casts ------------------------------------------------------------ */
 
-static inline uint64_t cbce_asu64(double x)
+CBCE_INLINE uint64_t cbce_asu64(double x)
 {
     uint64_t u;
     memcpy(&u, &x, sizeof u);
     return u;
 }
 
-static inline double cbce_asf64(uint64_t u)
+CBCE_INLINE double cbce_asf64(uint64_t u)
 {
     double x;
     memcpy(&x, &u, sizeof x);
@@ -70,15 +85,77 @@ static inline double cbce_asf64(uint64_t u)
 }
 
 /* |x| by clearing the sign bit (fabs without <math.h>; keeps NaN a NaN). */
-static inline double cbce_vabs(double x)
+CBCE_INLINE double cbce_vabs(double x)
 {
     return cbce_asf64(cbce_asu64(x) & UINT64_C(0x7fffffffffffffff));
+}
+
+/* min(max(x, lo), hi) for non-NaN x, as bit masks rather than selects:
+ * after `c ? -1100.0 : x` gcc knows the value is a constant on one path and
+ * jump-threads a constant-folded copy of everything downstream, which leaves
+ * control flow in the loop and stops vectorization. The masks come from the
+ * sign bit of x - lo and hi - x (exact in sign), by a logical shift and a
+ * negation, so this is plain SSE2 integer code with no path to thread (a
+ * bool-to-uint64 conversion instead defeats the vectorizer). A NaN x may
+ * come out as lo or hi: callers re-select NaN at the end. */
+CBCE_INLINE double cbce_vclamp(double x, double lo, double hi)
+{
+    uint64_t mlo = (uint64_t)0 - (cbce_asu64(x - lo) >> 63); /* ones where x < lo */
+    uint64_t mhi = (uint64_t)0 - (cbce_asu64(hi - x) >> 63); /* ones where x > hi */
+    uint64_t b = cbce_asu64(x);
+    b = (b & ~mlo) | (cbce_asu64(lo) & mlo);
+    b = (b & ~mhi) | (cbce_asu64(hi) & mhi);
+    return cbce_asf64(b);
+}
+
+/* ---- selects as bit masks ---------------------------------------------------
+ * A mask is a uint64_t of all ones (true) or all zeros. Why not `c ? a : b`:
+ * with the default -ftrapping-math gcc sinks the FP operations feeding one
+ * arm of a select into a conditional block and then will not if-convert it
+ * (that would speculate a trapping operation), so the loop keeps control
+ * flow and vectorizes only with AVX-512 masking. And a bool-to-uint64
+ * conversion of a comparison does not vectorize at SSE2. Masks made from
+ * sign bits (of a difference, or of an integer difference of bit patterns)
+ * by a logical shift and a negation are plain SSE2 integer code, and blends
+ * by and/andnot/or use both arms unconditionally: nothing to sink. */
+typedef uint64_t cbce_mask;
+
+/* all ones where a < b; a - b has the exact sign of the difference (never
+ * rounds to 0: gradual underflow). Not for NaN or a - b = inf - inf. */
+CBCE_INLINE cbce_mask cbce_m_lt(double a, double b)
+{
+    return (uint64_t)0 - (cbce_asu64(a - b) >> 63);
+}
+
+/* all ones where |v| < lim (lim > 0 a constant): integer compare of bit
+ * patterns below 2^63; false for NaN, exact for every other v. */
+CBCE_INLINE cbce_mask cbce_m_abs_lt(double v, double lim)
+{
+    return (uint64_t)0 - (((cbce_asu64(v) & UINT64_C(0x7fffffffffffffff)) - cbce_asu64(lim)) >> 63);
+}
+
+CBCE_INLINE cbce_mask cbce_m_nan(double v)
+{
+    return (uint64_t)0 - ((UINT64_C(0x7ff0000000000000) -
+                           (cbce_asu64(v) & UINT64_C(0x7fffffffffffffff))) >> 63);
+}
+
+/* all ones where v == +0 or -0 */
+CBCE_INLINE cbce_mask cbce_m_zero(double v)
+{
+    return (uint64_t)0 - (((cbce_asu64(v) & UINT64_C(0x7fffffffffffffff)) - 1) >> 63);
+}
+
+/* m ? a : b */
+CBCE_INLINE double cbce_blend(cbce_mask m, double a, double b)
+{
+    return cbce_asf64((cbce_asu64(a) & m) | (cbce_asu64(b) & ~m));
 }
 
 /* ---- error-free transformations ------------------------------------------ */
 
 /* Knuth's TwoSum: s + e == a + b exactly, any order of magnitudes. */
-static inline cbce_dd cbce_two_sum(double a, double b)
+CBCE_INLINE cbce_dd cbce_two_sum(double a, double b)
 {
     cbce_dd r;
     double s = a + b;
@@ -89,7 +166,7 @@ static inline cbce_dd cbce_two_sum(double a, double b)
 }
 
 /* Dekker's Fast2Sum: exact when |a| >= |b| (or a == 0). */
-static inline cbce_dd cbce_fast_two_sum(double a, double b)
+CBCE_INLINE cbce_dd cbce_fast_two_sum(double a, double b)
 {
     cbce_dd r;
     double s = a + b;
@@ -101,7 +178,7 @@ static inline cbce_dd cbce_fast_two_sum(double a, double b)
 /* Dekker's TwoProduct with Veltkamp's split (2^27 + 1): p + e == a * b
  * exactly, for |a|, |b| < 2^996 and no underflow of e. No FMA: the build
  * forbids it (SPEC 4), and a contracted a*b - p would break exactness. */
-static inline cbce_dd cbce_two_prod(double a, double b)
+CBCE_INLINE cbce_dd cbce_two_prod(double a, double b)
 {
     const double split = 134217729.0; /* 2^27 + 1 */
     cbce_dd r;
@@ -116,39 +193,39 @@ static inline cbce_dd cbce_two_prod(double a, double b)
 
 /* (a.hi + a.lo) + (b.hi + b.lo), normalized; relative error ~2^-104 when
  * there is no cancellation (Dekker's add2). */
-static inline cbce_dd cbce_dd_add(cbce_dd a, cbce_dd b)
+CBCE_INLINE cbce_dd cbce_dd_add(cbce_dd a, cbce_dd b)
 {
     cbce_dd s = cbce_two_sum(a.hi, b.hi);
     return cbce_fast_two_sum(s.hi, s.lo + (a.lo + b.lo));
 }
 
 /* (a.hi + a.lo) * b for a double b. */
-static inline cbce_dd cbce_dd_mul_d(cbce_dd a, double b)
+CBCE_INLINE cbce_dd cbce_dd_mul_d(cbce_dd a, double b)
 {
     cbce_dd p = cbce_two_prod(a.hi, b);
     return cbce_fast_two_sum(p.hi, p.lo + a.lo * b);
 }
 
 /* (a.hi + a.lo) * (b.hi + b.lo) (Dekker's mul2; drops a.lo*b.lo). */
-static inline cbce_dd cbce_dd_mul(cbce_dd a, cbce_dd b)
+CBCE_INLINE cbce_dd cbce_dd_mul(cbce_dd a, cbce_dd b)
 {
     cbce_dd p = cbce_two_prod(a.hi, b.hi);
     return cbce_fast_two_sum(p.hi, p.lo + (a.hi * b.lo + a.lo * b.hi));
 }
 
-static inline cbce_dd cbce_dd_neg(cbce_dd a)
+CBCE_INLINE cbce_dd cbce_dd_neg(cbce_dd a)
 {
     a.hi = -a.hi;
     a.lo = -a.lo;
     return a;
 }
 
-/* cond ? a : b on both halves (gcc if-converts each to a blend). */
-static inline cbce_dd cbce_dd_sel(int cond, cbce_dd a, cbce_dd b)
+/* m ? a : b on both halves. */
+CBCE_INLINE cbce_dd cbce_dd_sel(cbce_mask m, cbce_dd a, cbce_dd b)
 {
     cbce_dd r;
-    r.hi = cond ? a.hi : b.hi;
-    r.lo = cond ? a.lo : b.lo;
+    r.hi = cbce_blend(m, a.hi, b.hi);
+    r.lo = cbce_blend(m, a.lo, b.lo);
     return r;
 }
 
@@ -184,7 +261,7 @@ static inline cbce_dd cbce_dd_sel(int cond, cbce_dd a, cbce_dd b)
  * pair), fl IS the result and must not pick up a rounding of 2/(2+f); then
  * also the second-order -fl^2/2 matters (fl up to 2^-53: half an ulp).
  * One division (1/(2+f)) per call. */
-static inline cbce_dd cbce_log1p_reduced_dd(double kd, double fh, double fl, double fl2)
+CBCE_INLINE cbce_dd cbce_log1p_reduced_dd(double kd, double fh, double fl, double fl2)
 {
     const double Lg1 = 6.666666666666735130e-01, Lg2 = 3.999999999940941908e-01,
                  Lg3 = 2.857142874366239149e-01, Lg4 = 2.222219843214978396e-01,
@@ -213,29 +290,35 @@ static inline cbce_dd cbce_log1p_reduced_dd(double kd, double fh, double fl, dou
  * stays non-negative as an unsigned integer (logical shift only); the exponent
  * becomes a double through the 2^52 bias (no int64->double conversion).
  * Subnormals are first scaled by 2^54 (a select), as in fdlibm. */
-static inline double cbce_log_reduce(double x, double *f)
+CBCE_INLINE double cbce_log_reduce(double x, double *f)
 {
     const uint64_t sqrt_half = UINT64_C(0x3fe6a09e667f3bcd);
-    int sub = x < 0x1p-1022;
-    double xs = sub ? x * 0x1p54 : x;
+    cbce_mask sub = cbce_m_abs_lt(x, 0x1p-1022);
+    double xs = cbce_blend(sub, x * 0x1p54, x);
     uint64_t tmp = cbce_asu64(xs) - sqrt_half + (UINT64_C(1) << 63);
     uint64_t mbits = (tmp & UINT64_C(0x000fffffffffffff)) + sqrt_half;
     /* exponent field of tmp is k + 2048 (<= 4095): make it the double 2^52 + k + 2048 */
     double kd = cbce_asf64(UINT64_C(0x4330000000000000) | (tmp >> 52)) - (0x1p52 + 2048.0);
     *f = cbce_asf64(mbits) - 1.0;
-    return kd - (sub ? 54.0 : 0.0);
+    return kd - cbce_blend(sub, 54.0, 0.0);
 }
 
 /* log(x) as a double-double. log(0) = -inf, log(x<0) = NaN, log(inf) = inf,
  * log(NaN) = NaN (lo = 0 for all of these). Error ~2^-59 relative. */
-static inline cbce_dd cbce_log_dd(double x)
+CBCE_INLINE cbce_dd cbce_log_dd(double x)
 {
     double f;
     double kd = cbce_log_reduce(x, &f);
     cbce_dd r = cbce_log1p_reduced_dd(kd, f, 0.0, 0.0);
-    int special = !(x > 0.0 && x < CBCE_INF); /* 0, <0, inf, NaN */
-    r.hi = special ? (x == 0.0 ? -CBCE_INF : (x < 0.0 ? CBCE_NAN : x)) : r.hi;
-    r.lo = special ? 0.0 : r.lo;
+    uint64_t bits = cbce_asu64(x);
+    /* ok: 0 < x < inf (bit patterns of +0 < x < +inf) */
+    cbce_mask sign = (uint64_t)0 - (bits >> 63);
+    cbce_mask ok = ((uint64_t)0 - ((bits - UINT64_C(0x7ff0000000000000)) >> 63)) & ~sign &
+                   ~cbce_m_zero(x);
+    cbce_mask neg = sign & ~cbce_m_nan(x);
+    double sv = cbce_blend(cbce_m_zero(x), -CBCE_INF, cbce_blend(neg, CBCE_NAN, x));
+    r.hi = cbce_blend(ok, r.hi, sv);
+    r.lo = cbce_blend(ok, r.lo, 0.0);
     return r;
 }
 
@@ -252,7 +335,7 @@ static inline cbce_dd cbce_log_dd(double x)
  * scalar code, but a vector loop evaluates every path anyway, and this form
  * is uniformly accurate over the whole range.
  * Specials: log1p(-1) = -inf, x < -1 -> NaN, +inf -> +inf, NaN -> NaN. */
-static inline cbce_dd cbce_log1p_dd(cbce_dd x)
+CBCE_INLINE cbce_dd cbce_log1p_dd(cbce_dd x)
 {
     cbce_dd u = cbce_two_sum(1.0, x.hi);
     double f, sc, uc, kd;
@@ -260,7 +343,8 @@ static inline cbce_dd cbce_log1p_dd(cbce_dd x)
     /* u.hi >= 2^-53 unless it is 0 (x.hi >= -1 is a multiple of 2^-53 near
      * -1), so no subnormal scaling is needed; clamp the argument of the
      * reduction so that 2^-k below stays a normal number. */
-    uc = u.hi > 0.0 && u.hi < 0x1p1000 ? u.hi : 1.0;
+    cbce_mask ok = cbce_m_lt(0.0, u.hi) & cbce_m_lt(u.hi, 0x1p1000);
+    uc = cbce_blend(ok, u.hi, 1.0);
     {
         const uint64_t sqrt_half = UINT64_C(0x3fe6a09e667f3bcd);
         uint64_t tmp = cbce_asu64(uc) - sqrt_half + (UINT64_C(1) << 63);
@@ -271,12 +355,11 @@ static inline cbce_dd cbce_log1p_dd(cbce_dd x)
     /* 2^-k: biased exponent 1023 - k = 3071 - field */
     sc = cbce_asf64((UINT64_C(3071) - field) << 52);
     cbce_dd r = cbce_log1p_reduced_dd(kd, f, u.lo * sc, x.lo * sc);
-    int ok = u.hi > 0.0 && u.hi < 0x1p1000;
     /* beyond 2^1000: ul is 0 and log(u.hi) is what the general log gives */
     cbce_dd big = cbce_log_dd(u.hi);
     r = cbce_dd_sel(ok, r, big);
     /* NaN in x.lo (not x.hi) would be lost in the selects above */
-    r.hi = x.lo == x.lo ? r.hi : x.lo;
+    r.hi = cbce_blend(cbce_m_nan(x.lo), x.lo, r.hi);
     return r;
 }
 
@@ -294,16 +377,18 @@ static inline cbce_dd cbce_log1p_dd(cbce_dd x)
  * 2^k is applied as two factors 2^k1 * 2^k2 (k1 = floor(k/2)), each a normal
  * number built from bits by unsigned shifts, so results that are subnormal
  * (x down to -745) are rounded once, and 0 below that; x is clamped to
- * [-1100, 709.8] first so k stays in range and -inf gives 0.
+ * [-1100, 1100] first so k stays in range, -inf gives 0 and +inf gives inf
+ * (the product overflows; no select, since a select on a condition that
+ * repeats the clamp's lets gcc thread jumps and the loop stops vectorizing).
  * The low part is meaningless for subnormal results (then below 2^-1074). */
-static inline cbce_dd cbce_exp_dd_scaled(double x, double *scale)
+CBCE_INLINE cbce_dd cbce_exp_dd_scaled(double x, double *scale)
 {
     const double P1 = 1.66666666666666019037e-01, P2 = -2.77777777770155933842e-03,
                  P3 = 6.61375632143793436117e-05, P4 = -1.65339022054652515390e-06,
                  P5 = 4.13813679705723846039e-08;
-    double xc = x < -1100.0 ? -1100.0 : x;
-    xc = xc > 709.78 ? 709.78 : xc;
-    xc = x == x ? xc : 0.0; /* keep NaN out of the integer part */
+    /* |k| <= 1587 after this clamp */
+    double xc = cbce_vclamp(x, -1100.0, 1100.0);
+    xc = cbce_blend(cbce_m_nan(x), x, xc); /* NaN flows through to the result */
     double kr = xc * CBCE_INV_LN2 + CBCE_ROUND_MAGIC;
     uint64_t u = cbce_asu64(kr) - cbce_asu64(CBCE_ROUND_MAGIC) + 2048; /* k + 2048 */
     double kd = kr - CBCE_ROUND_MAGIC;
@@ -321,16 +406,13 @@ static inline cbce_dd cbce_exp_dd_scaled(double x, double *scale)
     cbce_dd r2;
     r2.hi = s.hi * sc1; /* exact: |k1| <= 794, so this stays normal */
     r2.lo = s.lo * sc1;
-    r2.hi = x > 709.78 ? CBCE_INF : r2.hi;
-    r2.lo = x > 709.78 ? 0.0 : r2.lo;
-    r2.hi = x == x ? r2.hi : x;
-    *scale = sc2;
+    *scale = sc2; /* the product overflows to inf above x ~ 709.78 */
     return r2;
 }
 
 /* exp(x) = P * scale with P a normal double-double and scale = 2^k2 a power
  * of two (above); this is the product, subnormal below x ~ -708. */
-static inline cbce_dd cbce_exp_dd(double x)
+CBCE_INLINE cbce_dd cbce_exp_dd(double x)
 {
     double sc;
     cbce_dd r = cbce_exp_dd_scaled(x, &sc);
@@ -341,19 +423,19 @@ static inline cbce_dd cbce_exp_dd(double x)
 
 /* ---- plain double versions (rounded once from the pairs) ------------------ */
 
-static inline double cbce_vexp(double x)
+CBCE_INLINE double cbce_vexp(double x)
 {
     cbce_dd r = cbce_exp_dd(x);
     return r.hi + r.lo;
 }
 
-static inline double cbce_vlog(double x)
+CBCE_INLINE double cbce_vlog(double x)
 {
     cbce_dd r = cbce_log_dd(x);
     return r.hi + r.lo;
 }
 
-static inline double cbce_vlog1p(double x)
+CBCE_INLINE double cbce_vlog1p(double x)
 {
     cbce_dd a;
     a.hi = x;
@@ -376,19 +458,19 @@ static inline double cbce_vlog1p(double x)
  * times *scale: exp(-a) in (0, 1] as a pair, then log1p of the pair;
  * relative error ~2^-58 for every a, including a > 37 where it is e^-a
  * itself (log1p of a tiny pair returns the pair). */
-static inline cbce_dd cbce_softplus_neg_dd_scaled(double a, double *scale)
+CBCE_INLINE cbce_dd cbce_softplus_neg_dd_scaled(double a, double *scale)
 {
     double sc;
     cbce_dd p = cbce_exp_dd_scaled(-a, &sc), e;
-    int tiny = a > CBCE_TINY_EXP_ARG;
+    cbce_mask tiny = cbce_m_lt(CBCE_TINY_EXP_ARG, a);
     e.hi = p.hi * sc;
     e.lo = p.lo * sc;
     cbce_dd l = cbce_log1p_dd(e);
-    *scale = tiny ? sc : 1.0;
+    *scale = cbce_blend(tiny, sc, 1.0);
     return cbce_dd_sel(tiny, p, l);
 }
 
-static inline cbce_dd cbce_softplus_neg_dd(double a)
+CBCE_INLINE cbce_dd cbce_softplus_neg_dd(double a)
 {
     double sc;
     cbce_dd r = cbce_softplus_neg_dd_scaled(a, &sc);
@@ -401,11 +483,11 @@ static inline cbce_dd cbce_softplus_neg_dd(double a)
  * quotient is Dekker's div2 with one division: q1 = e*(1/d), then the exact
  * residual e - q1*d (TwoProduct) corrects it; relative error ~2^-100 on top
  * of e's. */
-static inline cbce_dd cbce_sigmoid_neg_dd_scaled(double a, double *scale)
+CBCE_INLINE cbce_dd cbce_sigmoid_neg_dd_scaled(double a, double *scale)
 {
     double sc;
     cbce_dd p = cbce_exp_dd_scaled(-a, &sc), e;
-    int tiny = a > CBCE_TINY_EXP_ARG;
+    cbce_mask tiny = cbce_m_lt(CBCE_TINY_EXP_ARG, a);
     e.hi = p.hi * sc;
     e.lo = p.lo * sc;
     cbce_dd d = cbce_two_sum(1.0, e.hi);
@@ -415,11 +497,11 @@ static inline cbce_dd cbce_sigmoid_neg_dd_scaled(double a, double *scale)
     cbce_dd pr = cbce_two_prod(q1, d.hi);
     double res = (((e.hi - pr.hi) - pr.lo) + e.lo) - q1 * d.lo;
     cbce_dd q = cbce_fast_two_sum(q1, res * rec);
-    *scale = tiny ? sc : 1.0;
+    *scale = cbce_blend(tiny, sc, 1.0);
     return cbce_dd_sel(tiny, p, q);
 }
 
-static inline cbce_dd cbce_sigmoid_neg_dd(double a)
+CBCE_INLINE cbce_dd cbce_sigmoid_neg_dd(double a)
 {
     double sc;
     cbce_dd r = cbce_sigmoid_neg_dd_scaled(a, &sc);
