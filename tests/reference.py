@@ -210,11 +210,14 @@ def bce_grad(x, t, w=None, g=None, s=0.0, wrt="input", n=1, kernel=F64):
 
 
 def _logits_terms(X, T, P):
-    """The two terms of SPEC 2.1's cancellation-free form of the logits loss."""
+    """SPEC 2.1's cancellation-free form of the logits loss: the two terms, and the largest
+    magnitude among them with lw = pw*t + (1 - t) expanded (lw itself subtracts two
+    inexact terms when pw < 0 or t is outside [0, 1])."""
     lw = P * T + (1 - T)
-    if X > 0:
-        return (1 - T) * X, lw * _softplus(-X)
-    return -P * T * X, lw * _softplus(X)
+    sp = _softplus(-X) if X > 0 else _softplus(X)
+    a = (1 - T) * X if X > 0 else -P * T * X
+    b = lw * sp
+    return a, b, max(abs(a), abs(P * T * sp), abs((1 - T) * sp))
 
 
 def logits_loss(x, t, w=None, pw=None, s=0.0, kernel=F64):
@@ -238,13 +241,13 @@ def logits_loss(x, t, w=None, pw=None, s=0.0, kernel=F64):
             scales.append(0)
             continue
         X, T, P, W = mpf(xi), mpf(ti), mpf(pi), mpf(wi)
-        a, b = _logits_terms(X, T, P)
+        a, b, largest = _logits_terms(X, T, P)
         v = W * (a + b)
         vals.append(v)
         if 0 <= T <= 1 and P >= 0:
             scales.append(abs(v))
         else:
-            scales.append(abs(W) * max(abs(a), abs(b)))
+            scales.append(abs(W) * largest)
     return vals, scales
 
 
@@ -277,7 +280,8 @@ def logits_grad(x, t, w=None, pw=None, g=None, s=0.0, wrt="input", n=1, kernel=F
             v = m * ((1 - T) * sig - P * T * sigm)
             vals.append(v)
             lw = P * T + (1 - T)
-            scales.append(abs(v) if relative else abs(m) * max(abs(lw * sig), abs(P * T)))
+            terms = max(abs(lw * sig), abs(P * T), abs((1 - T) * sig))  # lw expanded
+            scales.append(abs(v) if relative else abs(m) * terms)
         else:
             m = m * (1 - mpf(s))
             if math.isinf(xi):

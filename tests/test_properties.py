@@ -66,8 +66,8 @@ def strided_case(draw):
        st.sampled_from([0.0, 0.1]))
 def test_strided_views_are_bitwise_equal_to_contiguous_copies(case, reduction, wrt, s):
     loss, view, t = case
-    copy = np.ascontiguousarray(view)
-    t_view = np.asfortranarray(t)  # a different layout for the target as well
+    copy = np.array(view, order="C", copy=True)  # (ascontiguousarray makes 0-d into 1-d)
+    t_view = np.array(t, order="F", copy=True)  # a different layout for the target as well
     assert_bitwise_equal(FWD[loss](view, t_view, reduction=reduction, label_smoothing=s),
                          FWD[loss](copy, t, reduction=reduction, label_smoothing=s), "loss")
     assert_bitwise_equal(
