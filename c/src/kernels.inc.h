@@ -151,16 +151,22 @@ static void lanes_f32(ptrdiff_t n, const double *restrict v, double *restrict s)
 static void lanes_neumaier(ptrdiff_t n, const double *restrict v, double *restrict s,
                            double *restrict c)
 {
+    /* Local copies keep the 16 accumulators in registers (gcc will not
+     * vectorize the j loop over accumulators in memory). */
+    double ls[8], lc[8];
     ptrdiff_t j;
     int l;
+    for (l = 0; l < 8; l++) ls[l] = s[l], lc[l] = c[l];
     for (j = 0; j < n; j += 8) {
         for (l = 0; l < 8; l++) {
-            double a = s[l], b = v[j + l], sum = a + b;
-            double aa = a < 0 ? -a : a, bb = b < 0 ? -b : b;
-            c[l] += aa >= bb ? (a - sum) + b : (b - sum) + a;
-            s[l] = sum;
+            double a = ls[l], b = v[j + l], sum = a + b;
+            int a_big = (a < 0 ? -a : a) >= (b < 0 ? -b : b);
+            double big = a_big ? a : b, small = a_big ? b : a;
+            lc[l] += (big - sum) + small;
+            ls[l] = sum;
         }
     }
+    for (l = 0; l < 8; l++) s[l] = ls[l], c[l] = lc[l];
 }
 
 #endif /* CBCE__KERNELS_COMMON */

@@ -785,7 +785,7 @@ static void test_sums(void)
 
 /* ---- 7. large N through stride-0 operands --------------------------------------- */
 
-static void test_large(ptrdiff_t n)
+static void test_large(ptrdiff_t n, int full)
 {
     double x = 0.3, t = 0.7, total, g = 0;
     float xf = 0.3f, tf = 0.7f;
@@ -803,9 +803,11 @@ static void test_large(ptrdiff_t n)
     a.target.data = &t;
     a.target.strides = zero;
     a.reduction = CBCE_REDUCTION_SUM;
-    /* n a power of two: the exact sum n*v is a double, so it must come out exactly */
+    /* the exact sum is n*v; n is a double exactly, so v*(double)n is that sum
+     * correctly rounded, which is what cbce must return */
     CHECK(cbce_bce_loss_f64(&a, (cbce_output){NULL, NULL}, &total) == CBCE_OK && total == v * (double)n,
-          "large sum %.17g vs %.17g", total, v * (double)n);
+          "large sum n=%.0f: %.17g vs %.17g", (double)n, total, v * (double)n);
+    if (!full) return;
     a.reduction = CBCE_REDUCTION_MEAN;
     CHECK(cbce_bce_loss_f64(&a, (cbce_output){NULL, NULL}, &total) == CBCE_OK && total == v,
           "large mean %.17g vs %.17g", total, v);
@@ -836,12 +838,12 @@ int main(void)
     test_argument_errors();
     test_sums();
 #if defined(__SANITIZE_ADDRESS__)
-    test_large((ptrdiff_t)1 << 20);
+    test_large((ptrdiff_t)1 << 20, 1);
 #else
-    test_large((ptrdiff_t)1 << 24); /* ~50 ns per element with the current formulas */
+    test_large((ptrdiff_t)1 << 24, 1); /* ~15-50 ns per element (formulas) */
 #endif
-    /* > 2^31 elements: opt-in (several seconds) */
-    if (huge && huge[0] == '1') test_large((ptrdiff_t)1 << 32);
+    /* > 2^31 elements (64-bit indices): opt-in, about 30 s at AVX-512 */
+    if (huge && huge[0] == '1') test_large(((ptrdiff_t)1 << 31) + ((ptrdiff_t)3 << 20), 0);
     printf("%ld passed, %ld failed\n", g_pass, g_fail);
     return g_fail != 0;
 }
