@@ -17,10 +17,15 @@ from libc.string cimport memset
 
 from cbce.cbce cimport *
 
-# Operations (a bit set) and the operands' slots, shared with _functional.
-OP_LOSS = 1
-OP_GRAD = 2
-OP_CHECK = 4
+# Operations of one call (a bit set), shared with _functional.
+cdef enum:
+    DO_LOSS = 1
+    DO_GRAD = 2
+    DO_CHECK = 4
+
+OP_LOSS = DO_LOSS
+OP_GRAD = DO_GRAD
+OP_CHECK = DO_CHECK
 
 REDUCTION_NONE = CBCE_REDUCTION_NONE
 REDUCTION_MEAN = CBCE_REDUCTION_MEAN
@@ -47,14 +52,14 @@ cdef int acquire(object array, strided_buffer *b, bint writable) except -1:
     return 0
 
 
-cdef inline cbce_operand as_operand(strided_buffer *b) noexcept:
+cdef inline cbce_operand as_operand(strided_buffer *b) noexcept nogil:
     cdef cbce_operand o
     o.data = b.view.buf if b.held else NULL
     o.strides = b.strides
     return o
 
 
-cdef inline cbce_output as_output(strided_buffer *b) noexcept:
+cdef inline cbce_output as_output(strided_buffer *b) noexcept nogil:
     cdef cbce_output o
     o.data = b.view.buf if b.held else NULL
     o.strides = b.strides
@@ -63,25 +68,25 @@ cdef inline cbce_output as_output(strided_buffer *b) noexcept:
 
 cdef int call_kernel(int ops, bint logits, bint f64, const cbce_args *a,
                      cbce_output loss_out, double *total, cbce_output grad_out) noexcept nogil:
-    """Pick the one C entry point for (ops, loss, dtype); OP_CHECK runs first."""
+    """Pick the one C entry point for (ops, loss, dtype); DO_CHECK runs first."""
     cdef int status = CBCE_OK
-    if ops & OP_CHECK and not logits:
+    if ops & DO_CHECK and not logits:
         status = cbce_bce_check_f64(a) if f64 else cbce_bce_check_f32(a)
         if status != CBCE_OK:
             return status
-    ops &= OP_LOSS | OP_GRAD
+    ops &= DO_LOSS | DO_GRAD
     if logits:
-        if ops == OP_LOSS:
+        if ops == DO_LOSS:
             return (cbce_bce_logits_loss_f64(a, loss_out, total) if f64
                     else cbce_bce_logits_loss_f32(a, loss_out, total))
-        if ops == OP_GRAD:
+        if ops == DO_GRAD:
             return (cbce_bce_logits_grad_f64(a, grad_out) if f64
                     else cbce_bce_logits_grad_f32(a, grad_out))
         return (cbce_bce_logits_loss_and_grad_f64(a, loss_out, total, grad_out) if f64
                 else cbce_bce_logits_loss_and_grad_f32(a, loss_out, total, grad_out))
-    if ops == OP_LOSS:
+    if ops == DO_LOSS:
         return cbce_bce_loss_f64(a, loss_out, total) if f64 else cbce_bce_loss_f32(a, loss_out, total)
-    if ops == OP_GRAD:
+    if ops == DO_GRAD:
         return cbce_bce_grad_f64(a, grad_out) if f64 else cbce_bce_grad_f32(a, grad_out)
     if ops == 0:
         return status
