@@ -20,6 +20,10 @@ from setuptools.command.build_py import build_py
 HERE = os.path.dirname(os.path.abspath(__file__))
 C_DIR = os.path.join("c")
 INCLUDE_DIRS = [os.path.join("c", "include"), os.path.join("c", "src")]
+HEADERS = sorted(
+    os.path.join(d, f) for d in INCLUDE_DIRS + [os.path.join("c", "include", "cbce")]
+    for f in os.listdir(os.path.join(HERE, d)) if f.endswith(".h")
+)
 
 
 def _target_arch() -> str:
@@ -73,6 +77,8 @@ def c_libraries() -> list[tuple[str, dict]]:
                     "include_dirs": INCLUDE_DIRS,
                     "cflags": common + (msvc_flags if msvc else gcc_flags),
                     "macros": [("CBCE_BUILD_" + arch.upper(), "1")],
+                    # build_clib does not scan includes: rebuild when any header changes.
+                    "obj_deps": {"": HEADERS},
                 },
             )
         )

@@ -171,8 +171,12 @@ CBCE_INLINE double cbce_ew_logits_loss(double x, double t, double pw)
     double sc;
     cbce_dd sp = cbce_softplus_neg_dd_scaled(as, &sc);
     cbce_dd lw = cbce_ew_lw(ts, ps);
-    cbce_dd c = cbce_dd_sel(pos, cbce_two_sum(1.0, -ts), cbce_two_prod(ps, ts));
-    cbce_dd r = cbce_dd_add(cbce_dd_mul_d(c, as), cbce_ew_scale(cbce_dd_mul(lw, sp), sc));
+    /* pw*t*a is formed as (t*a)*pw: t*a never underflows below t, whereas
+     * pw*t of a subnormal t and pw < 1 would lose t's bits before a scales
+     * them back up. */
+    cbce_dd ca = cbce_dd_sel(pos, cbce_dd_mul_d(cbce_two_sum(1.0, -ts), as),
+                             cbce_dd_mul_d(cbce_two_prod(ts, as), ps));
+    cbce_dd r = cbce_dd_add(ca, cbce_ew_scale(cbce_dd_mul(lw, sp), sc));
     double dd = r.hi + r.lo;
     /* plain path: infinite or huge operands (sp of a huge a is 0) */
     double spp = cbce_vexp(-a);              /* == softplus(-a) for a > 40 */

@@ -230,15 +230,19 @@ class _Call:
             return out, np.empty_like(self.x)
         return out, out
 
+    # Rounding float32 results to float16 may overflow to inf by design (SPEC 2.3);
+    # NumPy's errstate must not turn that into a warning or an error.
     def finish(self, caller: np.ndarray | None, written: np.ndarray) -> np.ndarray:
-        if caller is None:
-            return written.astype(self.dtype) if self.widened else written
-        if caller is not written:
-            np.copyto(caller, written, casting="unsafe")
+        with np.errstate(all="ignore"):
+            if caller is None:
+                return written.astype(self.dtype) if self.widened else written
+            if caller is not written:
+                np.copyto(caller, written, casting="unsafe")
         return caller
 
     def scalar(self, total: float) -> np.floating:
-        return self.dtype.type(np.float32(total) if self.widened else total)
+        with np.errstate(all="ignore"):
+            return self.dtype.type(np.float32(total) if self.widened else total)
 
     def run(
         self,
