@@ -283,7 +283,9 @@ def test_float16_is_the_float32_result_rounded(loss, reduction):
     kw32 = {k: v.astype(np.float32) for k, v in kw.items()}
     ref = f(x.astype(np.float32), t.astype(np.float32), w.astype(np.float32),
             reduction=reduction, **kw32)
-    assert_bitwise_equal(got, np.asarray(ref).astype(np.float16), f"{loss} {reduction}")
+    with np.errstate(over="ignore"):  # the test's own cast: large losses overflow float16
+        want = np.asarray(ref).astype(np.float16)
+    assert_bitwise_equal(got, want, f"{loss} {reduction}")
     if reduction != "none":
         assert type(got) is np.float16
 
