@@ -60,8 +60,10 @@ def _setup(cfg, rng, n, dtype, with_pw=False):
     return w, g, pw, s, red, scaled, nd
 
 
-def _g_for_ref(g, n):
-    return np.broadcast_to(np.asarray(g, dtype=np.float64), (n,))
+def _g_for_ref(g, n, dtype):
+    """grad_output as the kernel sees it: converted to C first (SPEC 2.3)."""
+    g = np.asarray(g).astype(R.kernel_dtype(dtype)).astype(np.float64)
+    return np.broadcast_to(g, (n,))
 
 
 @pytest.mark.parametrize("config", sorted(CONFIGS))
@@ -77,7 +79,7 @@ def test_bce_grad_random_sweep_within_bound(dtype, wrt, config):
     w, g, _, s, red, scaled, nd = _setup(cfg, rng, n, dtype)
     got = BCE_GRAD(x, t, w, red, grad_output=g, wrt=wrt, label_smoothing=s)
     assert got.shape == x.shape and got.dtype == dtype
-    vals, scales = R.bce_grad(x, t, w, _g_for_ref(g, n), s, wrt, nd, kernel=dtype)
+    vals, scales = R.bce_grad(x, t, w, _g_for_ref(g, n, dtype), s, wrt, nd, kernel=dtype)
     R.assert_ulps(got, vals, scales, dtype, R.bound_ulps(dtype, scaled),
                   f"bce grad wrt {wrt} ({config})", {"x": x, "t": t})
 
@@ -96,7 +98,7 @@ def test_logits_grad_random_sweep_within_bound(dtype, wrt, config):
     w, g, pw, s, red, scaled, nd = _setup(cfg, rng, n, dtype, with_pw)
     got = BCEL_GRAD(x, t, w, red, pw, grad_output=g, wrt=wrt, label_smoothing=s)
     assert got.shape == x.shape and got.dtype == dtype
-    vals, scales = R.logits_grad(x, t, w, pw, _g_for_ref(g, n), s, wrt, nd, kernel=dtype)
+    vals, scales = R.logits_grad(x, t, w, pw, _g_for_ref(g, n, dtype), s, wrt, nd, kernel=dtype)
     R.assert_ulps(got, vals, scales, dtype, R.bound_ulps(dtype, scaled),
                   f"logits grad wrt {wrt} ({config})", {"x": x, "t": t})
 
