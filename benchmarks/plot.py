@@ -56,7 +56,7 @@ def draw(results: Sequence[Result], info: dict[str, Any], path: Path) -> str:
     fig.suptitle(
         f"cbce {info['cbce']} ({info['simd_level']}) on {info['cpu']}, {info['cores']} cores"
     )
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.98))  # leave room for the suptitle
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return f"wrote {path}"
