@@ -121,7 +121,10 @@ def as_operand(value: Any, name: str, x: np.ndarray) -> np.ndarray:
             f"{name} of shape {a.shape} does not broadcast to the input shape {x.shape}"
         )
     if a.dtype != x.dtype or not _kernel_ready(a):
-        a = a.astype(x.dtype, order="K")
+        # A float64 weight of 1e300 becomes inf in float32 by design; errstate
+        # settings must not turn that into a warning or an error (SPEC 2.2).
+        with np.errstate(all="ignore"):
+            a = a.astype(x.dtype, order="K")
     return a if a.shape == x.shape else np.broadcast_to(a, x.shape)
 
 
@@ -217,7 +220,8 @@ class _Call:
                 )
             if g.dtype.kind not in "biuf":
                 raise TypeError(f"grad_output must be real numeric, got dtype {g.dtype}")
-            return g.astype(self.x.dtype)
+            with np.errstate(all="ignore"):
+                return g.astype(self.x.dtype)
         return as_operand(grad_output, "grad_output", self.x)
 
     def output(self, out: Any, name: str) -> tuple[np.ndarray | None, np.ndarray]:
