@@ -136,3 +136,55 @@ def test_broadcast_weights_equal_materialized_weights(loss, data):
                              FWD[loss](x, t, reduction=red, **kw_full), red)
         assert_bitwise_equal(GRAD[loss](x, t, reduction=red, **kw_small),
                              GRAD[loss](x, t, reduction=red, **kw_full), red)
+
+
+def _floats(dtype, lo, hi):
+    return st.floats(lo, hi, width=32 if dtype == np.float32 else 64, allow_nan=False,
+                     allow_infinity=False)
+
+
+def _scales(dtype):
+    """Weights and grad_output: 0 or magnitudes in [2**-10, 1e3]. SPEC 3's domain names
+    subnormal x, not subnormal scale factors: with a subnormal weight an intermediate
+    product underflows first (e.g. w = 2.2e-313, g = 9 gives 4.5 ulp in float64)."""
+    lo = 2.0**-10
+    return st.just(0.0) | _floats(dtype, lo, 1e3) | _floats(dtype, -1e3, -lo)
+
+
+@pytest.mark.parametrize("loss", ["bce", "logits"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@given(data=st.data())
+def test_hypothesis_points_within_ulp_bounds(dtype, loss, data):
+    # Values and both gradients at points hypothesis picks (subnormals, extremes), against
+    # the exact references. Tolerance: SPEC 3 (float32 1 ulp; float64 2 ulp unscaled,
+    # 4 ulp scaled; larger-term measure for the subtracting gradients).
+    x = data.draw(_floats(dtype, 0, 1) if loss == "bce" else _floats(dtype, -1e4, 1e4))
+    t = data.draw(_floats(dtype, 0, 1))
+    w = data.draw(st.none() | _scales(dtype))
+    pw = data.draw(st.none() | _floats(dtype, 0, 1e3)) if loss == "logits" else None
+    s = data.draw(st.sampled_from([0.0, 0.1, 0.5, 1.0]))
+    g = data.draw(_scales(dtype))
+    red = data.draw(reductions)
+    xa, ta = np.array([x], dtype), np.array([t], dtype)
+    wa = None if w is None else np.array([w], dtype)
+    pwa = None if pw is None else np.array([pw], dtype)
+    scaled_loss = w is not None or pw is not None or s != 0
+    kw = {"weight": wa, "label_smoothing": s}
+    if loss == "logits":
+        kw["pos_weight"] = pwa
+    value = FWD[loss](xa, ta, reduction="none", **kw)
+    if loss == "bce":
+        vals, scales = R.bce_loss(xa, ta, wa, s, kernel=dtype)
+    else:
+        vals, scales = R.logits_loss(xa, ta, wa, pwa, s, kernel=dtype)
+    R.assert_ulps(value, vals, scales, dtype, R.bound_ulps(dtype, scaled_loss),
+                  f"{loss} loss (hypothesis)", {"x": xa, "t": ta})
+    gg = np.array([g], dtype) if red == "none" else g
+    for wrt in ("input", "target"):
+        got = GRAD[loss](xa, ta, reduction=red, grad_output=gg, wrt=wrt, **kw)
+        if loss == "bce":
+            gv, gs = R.bce_grad(xa, ta, wa, np.array([g]), s, wrt, 1, kernel=dtype)
+        else:
+            gv, gs = R.logits_grad(xa, ta, wa, pwa, np.array([g]), s, wrt, 1, kernel=dtype)
+        R.assert_ulps(got, gv, gs, dtype, R.bound_ulps(dtype, True),
+                      f"{loss} grad wrt {wrt} (hypothesis)", {"x": xa, "t": ta})

@@ -371,3 +371,54 @@ def test_mean_of_empty_is_nan_and_sum_is_zero(dtype, loss):
     assert np.isnan(mean) and type(mean) is np.dtype(dtype).type
     none = f(x, x, reduction="none")
     assert none.shape == (0, 3) and none.dtype == dtype
+
+
+@pytest.mark.parametrize("wrt", ["input", "target"])
+@pytest.mark.parametrize("reduction", ["none", "sum", "mean"])
+@pytest.mark.parametrize("loss", ["bce", "logits"])
+def test_float16_gradients_are_the_float32_gradients_rounded(loss, reduction, wrt):
+    # SPEC 2.3: float16 input is computed in float32 and its results rounded to float16,
+    # gradients and fused results included (bitwise).
+    rng = np.random.default_rng(19)
+    n = 1000
+    if loss == "bce":
+        x = random_probabilities(rng, n, np.float16)
+        grad, vg = cbce.binary_cross_entropy_grad, cbce.binary_cross_entropy_value_and_grad
+        kw = {}
+    else:
+        x = random_logits(rng, n, np.float16)
+        grad = cbce.binary_cross_entropy_with_logits_grad
+        vg = cbce.binary_cross_entropy_with_logits_value_and_grad
+        kw = {"pos_weight": loguniform(rng, -1, 1, n).astype(np.float16)}
+    t = random_targets(rng, n, np.float16)
+    g = rng.uniform(-2, 2, n).astype(np.float16) if reduction == "none" else 0.75
+    got = grad(x, t, reduction=reduction, grad_output=g, wrt=wrt, label_smoothing=0.1, **kw)
+    kw32 = {k: v.astype(np.float32) for k, v in kw.items()}
+    g32 = g.astype(np.float32) if reduction == "none" else g
+    ref = grad(x.astype(np.float32), t.astype(np.float32), reduction=reduction,
+               grad_output=g32, wrt=wrt, label_smoothing=0.1, **kw32)
+    with np.errstate(over="ignore"):  # the BCE input gradient at 0/1 (~1e12) is inf
+        want = ref.astype(np.float16)
+    assert_bitwise_equal(got, want, f"{loss} grad wrt {wrt} {reduction}")
+    value, fused = vg(x, t, reduction=reduction, grad_output=g, wrt=wrt, label_smoothing=0.1,
+                      **kw)
+    assert_bitwise_equal(fused, want, "fused gradient")
+    assert np.asarray(value).dtype == np.float16
+
+
+@pytest.mark.parametrize("loss", ["bce", "logits"])
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+def test_sum_of_a_million_signed_terms_within_one_ulp(dtype, loss):
+    # SPEC 3, "for any N": 10**6 + 3 elements with weights of both signs (cancellation),
+    # 1 ulp of the sum of magnitudes of cbce's own elementwise values.
+    rng = np.random.default_rng(20)
+    n = 1_000_003
+    if loss == "bce":
+        x, f = random_probabilities(rng, n, dtype), BCE
+    else:
+        x, f = random_logits(rng, n, dtype, lo=-4, hi=4), BCEL
+    t = random_targets(rng, n, dtype)
+    w = (rng.uniform(0.5, 2, n) * rng.choice([-1, 1], n)).astype(dtype)
+    el = f(x, t, w, reduction="none")
+    R.assert_sum(f(x, t, w, reduction="sum"), el, dtype, False, f"{loss} sum (10**6, signed)")
+    R.assert_sum(f(x, t, w, reduction="mean"), el, dtype, True, f"{loss} mean (10**6, signed)")
