@@ -451,3 +451,17 @@ def test_class_constructor_validates_reduction_and_label_smoothing():
             cls(weight=np.array([1 + 1j]))
     with pytest.raises(TypeError):
         cbce.BCEWithLogitsLoss(pos_weight=np.array(["a"]))
+
+
+@pytest.mark.parametrize("name", ["bce_vg", "logits_vg"])
+def test_fused_out_exactly_the_input_computes_in_place(name):
+    # SPEC 2.3: either part of the fused call's out may be exactly an input array.
+    x, t = _ok_inputs(name)
+    want_v, want_g = ALL_FUNCS[name](x, t, reduction="none")
+    for pair in ((0, None), (None, 0)):
+        xc = x.copy()
+        out = tuple(xc if p == 0 else None for p in pair)
+        v, g = ALL_FUNCS[name](xc, t, reduction="none", out=out)
+        np.testing.assert_array_equal(v, want_v)
+        np.testing.assert_array_equal(g, want_g)
+        assert (v if pair[0] == 0 else g) is xc
