@@ -1,6 +1,8 @@
 """pytest configuration for cbce's tests.
 
-- Hypothesis: a modest profile (the whole suite must run in a few minutes on 2 cores).
+- Hypothesis: a modest, derandomized profile (the whole suite must run in a few minutes on
+  2 cores, and give the same verdict on every run). CBCE_HYPOTHESIS_PROFILE=explore (more
+  examples, random seeds) hunts for new counterexamples.
 - At the end of the run, the largest ulp errors measured against the exact references
   (reference.STATS) are printed per function and dtype.
 """
@@ -18,6 +20,14 @@ try:
     settings.register_profile(
         "cbce",
         max_examples=60,
+        deadline=None,
+        derandomize=True,  # the same examples on every run: failures are reproducible
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+    settings.register_profile(
+        "explore",
+        max_examples=2000,
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     )

@@ -367,3 +367,20 @@ def test_gradient_of_0d_input_is_0d_array():
             assert isinstance(g, np.ndarray) and g.shape == () and g.dtype == np.float32
     # sigmoid(0) - 1 = -0.5 exactly
     assert BCEL_GRAD(np.float64(0), np.float64(1), reduction="mean") == -0.5
+
+
+@pytest.mark.parametrize("reduction", ["none", "sum"])
+def test_logits_grad_subnormal_result_scaled_by_grad_output_within_bound(reduction):
+    # SPEC 3: float64 <= 4 ulp with grad_output, over logits down to -1e4. Near
+    # x = -710 .. -745, sigmoid(x) is subnormal; multiplying an already-rounded subnormal
+    # by grad_output > 1 magnifies its error (x = -740, g = 100 was 21.9 ulp). The result
+    # itself is subnormal, so its ulp is the subnormal spacing (relative ulps, SPEC 3).
+    x = -np.array([709.5, 711.0, 715.3, 720.0, 725.0, 730.0, 735.5, 740.0, 744.0])
+    t = np.zeros_like(x)
+    for g in (5.0, 100.0, 1000.0):
+        go = np.full_like(x, g) if reduction == "none" else g
+        got = BCEL_GRAD(x, t, reduction=reduction, grad_output=go)
+        vals, scales = R.logits_grad(x, t, g=np.full_like(x, g))
+        R.assert_ulps(got, vals, scales, np.float64, R.bound_ulps(np.float64, True),
+                      "logits grad wrt input (subnormal sigmoid x grad_output)",
+                      {"x": x, "g": g})

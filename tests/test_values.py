@@ -422,3 +422,18 @@ def test_sum_of_a_million_signed_terms_within_one_ulp(dtype, loss):
     el = f(x, t, w, reduction="none")
     R.assert_sum(f(x, t, w, reduction="sum"), el, dtype, False, f"{loss} sum (10**6, signed)")
     R.assert_sum(f(x, t, w, reduction="mean"), el, dtype, True, f"{loss} mean (10**6, signed)")
+
+
+def test_logits_loss_subnormal_result_scaled_by_weight_within_bound():
+    # SPEC 3: float64 <= 4 ulp with weight, logits down to -1e4. For t = 0 and x near
+    # -710 .. -745 the loss softplus(x) is subnormal; a weight > 1 applied after rounding
+    # the subnormal magnifies its error (w = 100 at x = -744 was 44.7 ulp). The result is
+    # itself subnormal: its ulp is the subnormal spacing (relative ulps, SPEC 3).
+    x = -np.array([709.5, 711.0, 715.3, 720.0, 730.0, 740.0, 744.0])
+    t = np.zeros_like(x)
+    for w in (5.0, 100.0, 1000.0):
+        wa = np.full_like(x, w)
+        got = BCEL(x, t, wa, reduction="none")
+        vals, scales = R.logits_loss(x, t, wa)
+        R.assert_ulps(got, vals, scales, np.float64, R.bound_ulps(np.float64, True),
+                      "logits loss (subnormal softplus x weight)", {"x": x, "w": w})
