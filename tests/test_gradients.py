@@ -384,3 +384,17 @@ def test_logits_grad_subnormal_result_scaled_by_grad_output_within_bound(reducti
         R.assert_ulps(got, vals, scales, np.float64, R.bound_ulps(np.float64, True),
                       "logits grad wrt input (subnormal sigmoid x grad_output)",
                       {"x": x, "g": g})
+
+
+def test_bce_grad_subnormal_result_scaled_by_grad_output_within_bound():
+    # Same class as above, found by hypothesis: x = 0 with a subnormal target gives
+    # (0 - t)/eps, subnormal; grad_output = 21 applied after rounding was 4.14 ulp.
+    # SPEC 3: float64 <= 4 ulp with grad_output; targets in [0, 1] (subnormals included).
+    t = np.array([5e-324, 1e-323, 3e-320, 1e-315, 2e-312])
+    x = np.zeros_like(t)
+    for g in (21.0, 100.0, 1000.0):
+        got = BCE_GRAD(x, t, reduction="none", grad_output=np.full_like(x, g))
+        vals, scales = R.bce_grad(x, t, g=np.full_like(x, g))
+        R.assert_ulps(got, vals, scales, np.float64, R.bound_ulps(np.float64, True),
+                      "bce grad wrt input (subnormal (x - t)/eps x grad_output)",
+                      {"t": t, "g": g})
