@@ -126,15 +126,17 @@ def test_forward_every_reduction_matches_torch(loss, dtype):
                           rs, dtype, f"{loss} loss {red}")
 
 
+# pos_weight is a logits-only argument: BCE takes only the weight shapes.
+_SHAPE_CASES = [("bce", w, None) for w in [None] + WEIGHT_SHAPES] + [
+    ("logits", w, pw) for w in [None] + WEIGHT_SHAPES for pw in [None] + WEIGHT_SHAPES
+]
+
+
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES)
-@pytest.mark.parametrize("pw_shape", [None] + WEIGHT_SHAPES)
-@pytest.mark.parametrize("w_shape", [None] + WEIGHT_SHAPES)
-@pytest.mark.parametrize("loss", ["bce", "logits"])
+@pytest.mark.parametrize(("loss", "w_shape", "pw_shape"), _SHAPE_CASES)
 def test_weight_and_pos_weight_shapes_like_torch_samples(loss, w_shape, pw_shape, dtype):
     # Forward (every reduction) and both gradients with weight/pos_weight of shapes
     # (), (1,), (S,), (1, S), (S, S) broadcast against (S, S) input, as PyTorch does.
-    if loss == "bce" and pw_shape is not None:
-        pytest.skip("pos_weight is a logits-only argument")
     rng = np.random.default_rng(zlib.crc32(repr((loss, w_shape, pw_shape)).encode()))
     x, t = _data(loss, dtype, rng, (S, S))
     w = None if w_shape is None else rng.uniform(0.1, 3, w_shape).astype(dtype)
