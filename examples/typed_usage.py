@@ -22,8 +22,10 @@ def sigmoid(z: FloatArray) -> FloatArray:
 
 
 def train_step(
-    weights: npt.NDArray[np.float64], features: npt.NDArray[np.float64],
-    labels: npt.NDArray[np.int64], learning_rate: float,
+    weights: npt.NDArray[np.float64],
+    features: npt.NDArray[np.float64],
+    labels: npt.NDArray[np.int64],
+    learning_rate: float,
 ) -> tuple[float, npt.NDArray[np.float64]]:
     """One gradient step of logistic regression with BCEWithLogitsLoss."""
     logits = features @ weights

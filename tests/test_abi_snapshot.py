@@ -48,7 +48,7 @@ def _squash(text: str) -> str:
 def _code(path: Path) -> str:
     """The header without comments, preprocessor lines and C++ extern "C" braces."""
     text = path.read_text(encoding="utf-8")
-    text = re.sub(r"/\*.*?\*/", " ", text, flags=re.S)
+    text = re.sub(r"/\*.*?\*/", " ", text, flags=re.DOTALL)
     text = re.sub(r"//[^\n]*", " ", text)
     text = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
     text = re.sub(r'extern\s+"C"\s*\{', " ", text)
@@ -84,7 +84,7 @@ def _declaration(kind: str, name: str) -> str:
 def _typedef_blocks(code: str) -> tuple[dict[str, tuple[str, str]], str]:
     """{name: (struct|enum, body)} of `typedef struct|enum x {...} x;`, and the rest."""
     blocks = {}
-    pattern = re.compile(r"typedef\s+(struct|enum)\s+(\w+)\s*\{(.*?)\}\s*(\w+)\s*;", re.S)
+    pattern = re.compile(r"typedef\s+(struct|enum)\s+(\w+)\s*\{(.*?)\}\s*(\w+)\s*;", re.DOTALL)
     for match in pattern.finditer(code):
         kind, tag, body, name = match.groups()
         assert tag == name, f"typedef {kind} {tag} is named {name}"
