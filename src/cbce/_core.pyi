@@ -12,6 +12,9 @@ WRT_INPUT: int
 WRT_TARGET: int
 ISA_COUNT: int
 
+# The C API capsule (c/include/cbce/capi.h), for C and Cython extensions.
+_C_API: object
+
 def run(
     ops: int,
     logits: bool,

@@ -17,6 +17,8 @@ from libc.string cimport memset
 
 from cbce.cbce cimport *
 
+include "_capi.pxi"
+
 # Operations of one call (a bit set), shared with _functional.
 cdef enum:
     DO_LOSS = 1

@@ -1,8 +1,15 @@
 # cython: language_level=3
-# A mirror of c/include/cbce/cbce.h: declarations only, no logic. The C compiler
-# checks every Cython call against the real prototypes in that header.
-# Other Cython extensions `cimport cbce` (with cbce.get_include() on the include
-# path) to call the kernels without the GIL.
+# A mirror of c/include/cbce/cbce.h and c/include/cbce/capi.h: declarations
+# only, no logic. The C compiler checks every Cython call against the real
+# prototypes in those headers.
+#
+# Two ways in:
+# - cbce._core itself links the C library and calls the cbce_* functions.
+# - Other Cython extensions `cimport cbce` (cbce.get_include() on both the C
+#   and the Cython include path), call cbce_import() once at module level and
+#   then call the same kernels through the capsule table, without linking and
+#   without the GIL: `cbce_capi.bce_loss_f64(&args, out, &total)`. See
+#   docs/embedding.md.
 
 from libc.stddef cimport ptrdiff_t
 
@@ -82,3 +89,46 @@ cdef extern from "cbce/cbce.h" nogil:
     int cbce_best_isa()
     int cbce_get_isa()
     int cbce_set_isa(int isa)
+
+
+cdef extern from "cbce/capi.h" nogil:
+    enum: CBCE_CAPI_ABI_VERSION
+    const char *CBCE_CAPI_CAPSULE_NAME
+
+    ctypedef struct cbce_capi_table:
+        int abi_version
+        size_t struct_size
+        const char *(*version)() noexcept nogil
+        const char *(*status_message)(int status) noexcept nogil
+        const char *(*isa_name)(int isa) noexcept nogil
+        int (*isa_available)(int isa) noexcept nogil
+        int (*best_isa)() noexcept nogil
+        int (*get_isa)() noexcept nogil
+        int (*bce_check_f32)(const cbce_args *args) noexcept nogil
+        int (*bce_check_f64)(const cbce_args *args) noexcept nogil
+        int (*bce_loss_f32)(const cbce_args *args, cbce_output out, double *total) noexcept nogil
+        int (*bce_loss_f64)(const cbce_args *args, cbce_output out, double *total) noexcept nogil
+        int (*bce_grad_f32)(const cbce_args *args, cbce_output grad) noexcept nogil
+        int (*bce_grad_f64)(const cbce_args *args, cbce_output grad) noexcept nogil
+        int (*bce_loss_and_grad_f32)(const cbce_args *args, cbce_output out, double *total,
+                                     cbce_output grad) noexcept nogil
+        int (*bce_loss_and_grad_f64)(const cbce_args *args, cbce_output out, double *total,
+                                     cbce_output grad) noexcept nogil
+        int (*bce_logits_loss_f32)(const cbce_args *args, cbce_output out,
+                                   double *total) noexcept nogil
+        int (*bce_logits_loss_f64)(const cbce_args *args, cbce_output out,
+                                   double *total) noexcept nogil
+        int (*bce_logits_grad_f32)(const cbce_args *args, cbce_output grad) noexcept nogil
+        int (*bce_logits_grad_f64)(const cbce_args *args, cbce_output grad) noexcept nogil
+        int (*bce_logits_loss_and_grad_f32)(const cbce_args *args, cbce_output out,
+                                            double *total, cbce_output grad) noexcept nogil
+        int (*bce_logits_loss_and_grad_f64)(const cbce_args *args, cbce_output out,
+                                            double *total, cbce_output grad) noexcept nogil
+
+    # NULL until cbce_import() succeeds.
+    const cbce_capi_table *cbce_capi
+
+
+cdef extern from "cbce/capi.h":
+    # Needs the GIL; raises ImportError (version mismatch) or the import's error.
+    int cbce_import() except -1
