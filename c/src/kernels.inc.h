@@ -48,56 +48,6 @@
 #define CBCE__CAT2(a, b) a##_##b
 #define CBCE__CAT(a, b) CBCE__CAT2(a, b)
 
-/* ---- Math loops over contiguous double buffers (dtype independent) ------- */
-/* t' = t*a + b with a = 1-s, b = s/2; s = 0 gives t' = t exactly. */
-
-static void bce_loss_loop(ptrdiff_t n, const double *restrict x, const double *restrict t,
-                          const double *restrict w, double a, double b, double *restrict out)
-{
-    ptrdiff_t i;
-    for (i = 0; i < n; i++) out[i] = w[i] * cbce_ew_bce_loss(x[i], t[i] * a + b);
-}
-
-static void bce_dx_loop(ptrdiff_t n, const double *restrict x, const double *restrict t,
-                        const double *restrict w, const double *restrict g, double a, double b,
-                        double *restrict out)
-{
-    ptrdiff_t i;
-    for (i = 0; i < n; i++) out[i] = (cbce_ew_bce_dx(x[i], t[i] * a + b) * w[i]) * g[i];
-}
-
-static void bce_dt_loop(ptrdiff_t n, const double *restrict x, const double *restrict w,
-                        const double *restrict g, double *restrict out)
-{
-    ptrdiff_t i;
-    for (i = 0; i < n; i++) out[i] = (cbce_ew_bce_dt(x[i]) * w[i]) * g[i];
-}
-
-static void logits_loss_loop(ptrdiff_t n, const double *restrict x, const double *restrict t,
-                             const double *restrict w, const double *restrict pw, double a,
-                             double b, double *restrict out)
-{
-    ptrdiff_t i;
-    for (i = 0; i < n; i++) out[i] = w[i] * cbce_ew_logits_loss(x[i], t[i] * a + b, pw[i]);
-}
-
-static void logits_dx_loop(ptrdiff_t n, const double *restrict x, const double *restrict t,
-                           const double *restrict w, const double *restrict pw,
-                           const double *restrict g, double a, double b, double *restrict out)
-{
-    ptrdiff_t i;
-    for (i = 0; i < n; i++)
-        out[i] = (cbce_ew_logits_dx(x[i], t[i] * a + b, pw[i]) * w[i]) * g[i];
-}
-
-static void logits_dt_loop(ptrdiff_t n, const double *restrict x, const double *restrict w,
-                           const double *restrict pw, const double *restrict g,
-                           double *restrict out)
-{
-    ptrdiff_t i;
-    for (i = 0; i < n; i++) out[i] = (cbce_ew_logits_dt(x[i], pw[i]) * w[i]) * g[i];
-}
-
 /* Nonzero when some x or t is NaN or outside [0, 1] (branch-free: the
  * comparisons are false for NaN). */
 static int range_bad_loop(ptrdiff_t n, const double *restrict x, const double *restrict t)
@@ -174,6 +124,117 @@ static void lanes_neumaier(ptrdiff_t n, const double *restrict v, double *restri
 /* ---- Per-dtype part ---------------------------------------------------- */
 
 #define FN(name) CBCE__CAT(name, CBCE_TS)
+
+/* ---- Math loops over contiguous double buffers (one set per dtype) ------ */
+/* EW(f) is the element function f of this dtype: cbce_ew_f (elementwise.h,
+ * double-double, ~0.5 ulp of double) for float64, cbce_ew32_f
+ * (elementwise_f32.h, plain double, enough for one rounding to float) for
+ * float32. t' = t*a + b with a = 1-s, b = s/2; s = 0 gives t' = t exactly.
+ * The fused loops call the loss and the gradient function in one iteration:
+ * both evaluate the same core, which the compiler computes once, and the
+ * values are the separate loops' values bit for bit. */
+#if CBCE_IS_F64
+#define EW(name) cbce_ew_##name
+#else
+#define EW(name) cbce_ew32_##name
+#endif
+
+static void FN(bce_loss_loop)(ptrdiff_t n, const double *restrict x, const double *restrict t,
+                              const double *restrict w, double a, double b, double *restrict out)
+{
+    ptrdiff_t i;
+    for (i = 0; i < n; i++) out[i] = w[i] * EW(bce_loss)(x[i], t[i] * a + b);
+}
+
+static void FN(bce_dx_loop)(ptrdiff_t n, const double *restrict x, const double *restrict t,
+                            const double *restrict w, const double *restrict g, double a,
+                            double b, double *restrict out)
+{
+    ptrdiff_t i;
+    for (i = 0; i < n; i++) out[i] = (EW(bce_dx)(x[i], t[i] * a + b) * w[i]) * g[i];
+}
+
+static void FN(bce_dt_loop)(ptrdiff_t n, const double *restrict x, const double *restrict w,
+                            const double *restrict g, double *restrict out)
+{
+    ptrdiff_t i;
+    for (i = 0; i < n; i++) out[i] = (EW(bce_dt)(x[i]) * w[i]) * g[i];
+}
+
+static void FN(bce_loss_dx_loop)(ptrdiff_t n, const double *restrict x, const double *restrict t,
+                                 const double *restrict w, const double *restrict g, double a,
+                                 double b, double *restrict out, double *restrict gout)
+{
+    ptrdiff_t i;
+    for (i = 0; i < n; i++) {
+        double tt = t[i] * a + b;
+        out[i] = w[i] * EW(bce_loss)(x[i], tt);
+        gout[i] = (EW(bce_dx)(x[i], tt) * w[i]) * g[i];
+    }
+}
+
+static void FN(bce_loss_dt_loop)(ptrdiff_t n, const double *restrict x, const double *restrict t,
+                                 const double *restrict w, const double *restrict g, double a,
+                                 double b, double *restrict out, double *restrict gout)
+{
+    ptrdiff_t i;
+    for (i = 0; i < n; i++) {
+        out[i] = w[i] * EW(bce_loss)(x[i], t[i] * a + b);
+        gout[i] = (EW(bce_dt)(x[i]) * w[i]) * g[i];
+    }
+}
+
+static void FN(logits_loss_loop)(ptrdiff_t n, const double *restrict x, const double *restrict t,
+                                 const double *restrict w, const double *restrict pw, double a,
+                                 double b, double *restrict out)
+{
+    ptrdiff_t i;
+    for (i = 0; i < n; i++) out[i] = w[i] * EW(logits_loss)(x[i], t[i] * a + b, pw[i]);
+}
+
+static void FN(logits_dx_loop)(ptrdiff_t n, const double *restrict x, const double *restrict t,
+                               const double *restrict w, const double *restrict pw,
+                               const double *restrict g, double a, double b, double *restrict out)
+{
+    ptrdiff_t i;
+    for (i = 0; i < n; i++)
+        out[i] = (EW(logits_dx)(x[i], t[i] * a + b, pw[i]) * w[i]) * g[i];
+}
+
+static void FN(logits_dt_loop)(ptrdiff_t n, const double *restrict x, const double *restrict w,
+                               const double *restrict pw, const double *restrict g,
+                               double *restrict out)
+{
+    ptrdiff_t i;
+    for (i = 0; i < n; i++) out[i] = (EW(logits_dt)(x[i], pw[i]) * w[i]) * g[i];
+}
+
+static void FN(logits_loss_dx_loop)(ptrdiff_t n, const double *restrict x,
+                                    const double *restrict t, const double *restrict w,
+                                    const double *restrict pw, const double *restrict g,
+                                    double a, double b, double *restrict out,
+                                    double *restrict gout)
+{
+    ptrdiff_t i;
+    for (i = 0; i < n; i++) {
+        double tt = t[i] * a + b;
+        out[i] = w[i] * EW(logits_loss)(x[i], tt, pw[i]);
+        gout[i] = (EW(logits_dx)(x[i], tt, pw[i]) * w[i]) * g[i];
+    }
+}
+
+static void FN(logits_loss_dt_loop)(ptrdiff_t n, const double *restrict x,
+                                    const double *restrict t, const double *restrict w,
+                                    const double *restrict pw, const double *restrict g,
+                                    double a, double b, double *restrict out,
+                                    double *restrict gout)
+{
+    ptrdiff_t i;
+    for (i = 0; i < n; i++) {
+        out[i] = w[i] * EW(logits_loss)(x[i], t[i] * a + b, pw[i]);
+        gout[i] = (EW(logits_dt)(x[i], pw[i]) * w[i]) * g[i];
+    }
+}
 
 /* Strided read of one run, widened to double. */
 static void FN(gather)(double *restrict dst, const CBCE_T *restrict src, ptrdiff_t stride,
@@ -316,30 +377,35 @@ static int FN(run)(const cbce__layout *lay, const cbce__call *call)
             ptr[CBCE__OP_GRAD_OUTPUT] = buf[CBCE__OP_GRAD_OUTPUT];
         }
         /* All math before any scatter: in-place outputs may alias inputs. */
-        if (do_loss) {
-            if (is_bce)
-                bce_loss_loop(n, ptr[CBCE__OP_INPUT], ptr[CBCE__OP_TARGET], ptr[CBCE__OP_WEIGHT],
-                              a, b, buf[CBCE__OP_OUT]);
-            else
-                logits_loss_loop(n, ptr[CBCE__OP_INPUT], ptr[CBCE__OP_TARGET],
-                                 ptr[CBCE__OP_WEIGHT], ptr[CBCE__OP_POS_WEIGHT], a, b,
-                                 buf[CBCE__OP_OUT]);
-        }
-        if (do_grad) {
-            double *g_out = buf[CBCE__OP_GRAD];
-            if (is_bce && !wrt_target)
-                bce_dx_loop(n, ptr[CBCE__OP_INPUT], ptr[CBCE__OP_TARGET], ptr[CBCE__OP_WEIGHT],
-                            ptr[CBCE__OP_GRAD_OUTPUT], a, b, g_out);
-            else if (is_bce)
-                bce_dt_loop(n, ptr[CBCE__OP_INPUT], ptr[CBCE__OP_WEIGHT],
-                            ptr[CBCE__OP_GRAD_OUTPUT], g_out);
-            else if (!wrt_target)
-                logits_dx_loop(n, ptr[CBCE__OP_INPUT], ptr[CBCE__OP_TARGET],
-                               ptr[CBCE__OP_WEIGHT], ptr[CBCE__OP_POS_WEIGHT],
-                               ptr[CBCE__OP_GRAD_OUTPUT], a, b, g_out);
-            else
-                logits_dt_loop(n, ptr[CBCE__OP_INPUT], ptr[CBCE__OP_WEIGHT],
-                               ptr[CBCE__OP_POS_WEIGHT], ptr[CBCE__OP_GRAD_OUTPUT], g_out);
+        {
+            const double *x = ptr[CBCE__OP_INPUT], *t = ptr[CBCE__OP_TARGET];
+            const double *w = ptr[CBCE__OP_WEIGHT], *pw = ptr[CBCE__OP_POS_WEIGHT];
+            const double *g = ptr[CBCE__OP_GRAD_OUTPUT];
+            double *l_out = buf[CBCE__OP_OUT], *g_out = buf[CBCE__OP_GRAD];
+            if (do_loss && do_grad) {
+                if (is_bce && !wrt_target)
+                    FN(bce_loss_dx_loop)(n, x, t, w, g, a, b, l_out, g_out);
+                else if (is_bce)
+                    FN(bce_loss_dt_loop)(n, x, t, w, g, a, b, l_out, g_out);
+                else if (!wrt_target)
+                    FN(logits_loss_dx_loop)(n, x, t, w, pw, g, a, b, l_out, g_out);
+                else
+                    FN(logits_loss_dt_loop)(n, x, t, w, pw, g, a, b, l_out, g_out);
+            } else if (do_loss) {
+                if (is_bce)
+                    FN(bce_loss_loop)(n, x, t, w, a, b, l_out);
+                else
+                    FN(logits_loss_loop)(n, x, t, w, pw, a, b, l_out);
+            } else if (do_grad) {
+                if (is_bce && !wrt_target)
+                    FN(bce_dx_loop)(n, x, t, w, g, a, b, g_out);
+                else if (is_bce)
+                    FN(bce_dt_loop)(n, x, w, g, g_out);
+                else if (!wrt_target)
+                    FN(logits_dx_loop)(n, x, t, w, pw, g, a, b, g_out);
+                else
+                    FN(logits_dt_loop)(n, x, w, pw, g, g_out);
+            }
         }
         if (reduce) {
             ptrdiff_t n8 = (n + 7) & ~(ptrdiff_t)7, i;
@@ -368,3 +434,4 @@ static int FN(run)(const cbce__layout *lay, const cbce__call *call)
 }
 
 #undef FN
+#undef EW

@@ -4,7 +4,7 @@
  *
  * Elementwise results (reduction NONE, gradients) must equal the reference
  * BIT FOR BIT: the reference calls the same per-element formulas
- * (elementwise.h) with the same roundings, so any difference is a loop bug.
+ * (elementwise.h; elementwise_f32.h for float32) with the same roundings, so any difference is a loop bug.
  * Sums are compared with an exact reference (double-double accumulation of
  * the returned elementwise values) within 1 ulp of the sum of magnitudes.
  * Prints "N passed, N failed" last.
@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "cbce/cbce.h"
-#include "elementwise.h"
+#include "elementwise_f32.h"
 
 static long g_pass, g_fail;
 
@@ -124,6 +124,8 @@ typedef struct {
 static double ref_loss(const cfg *c, double x, double t, double w, double pw)
 {
     double tp = t * (1.0 - c->s) + 0.5 * c->s;
+    if (!c->f64) /* the float32 kernels use the plain-double formulas */
+        return c->kind == BCE ? w * cbce_ew32_bce_loss(x, tp) : w * cbce_ew32_logits_loss(x, tp, pw);
     return c->kind == BCE ? w * cbce_ew_bce_loss(x, tp) : w * cbce_ew_logits_loss(x, tp, pw);
 }
 
@@ -133,8 +135,12 @@ static double ref_grad(const cfg *c, double x, double t, double w, double pw, do
     double cs = c->wrt == CBCE_WRT_TARGET ? 1.0 - c->s : 1.0;
     double scale = g * cs, d;
     if (c->reduction == CBCE_REDUCTION_MEAN) scale = scale / (double)n;
-    if (c->kind == BCE)
+    if (c->kind == BCE && !c->f64)
+        d = c->wrt == CBCE_WRT_INPUT ? cbce_ew32_bce_dx(x, tp) : cbce_ew32_bce_dt(x);
+    else if (c->kind == BCE)
         d = c->wrt == CBCE_WRT_INPUT ? cbce_ew_bce_dx(x, tp) : cbce_ew_bce_dt(x);
+    else if (!c->f64)
+        d = c->wrt == CBCE_WRT_INPUT ? cbce_ew32_logits_dx(x, tp, pw) : cbce_ew32_logits_dt(x, pw);
     else
         d = c->wrt == CBCE_WRT_INPUT ? cbce_ew_logits_dx(x, tp, pw) : cbce_ew_logits_dt(x, pw);
     return (d * w) * scale;
