@@ -11,8 +11,8 @@
  * ulp of the exact value. Every formula below combines its terms without
  * cancellation (both terms of each loss have one sign; the gradients that
  * subtract are measured in ulps of the larger term, SPEC 3), so delta is a
- * few double roundings (~2^-50) plus the kernels' ~2^-43 (vmath_plain.h):
- * the float results are within 0.5 + 2^-18 ulp. c/tests/test_vmath.c checks
+ * few double roundings (~2^-50) plus the kernels' ~2^-33 (vmath_plain.h):
+ * the float results are within 0.5 + 2^-8 ulp. c/tests/test_vmath.c checks
  * this against long double on random points and against the double-double
  * functions of elementwise.h on sweeps of float32 inputs.
  *
@@ -28,7 +28,9 @@
  * separate results bit for bit (SPEC 1.2), by construction.
  *
  * Inputs the float32 kernels never produce in x (subnormal doubles) are
- * not special-cased; NaN is re-selected at the end as in elementwise.h.
+ * not special-cased. The BCE formulas take x, t in [0, 1] only (the kernels
+ * reject anything else, NaN included, before any math: no NaN selects
+ * here); the logits formulas re-select NaN at the end as in elementwise.h.
  */
 #ifndef CBCE_ELEMENTWISE_F32_H
 #define CBCE_ELEMENTWISE_F32_H
@@ -68,12 +70,12 @@ CBCE_INLINE double cbce_ew32_bce_core(double x, double *l1, double *l2)
     return d12 * r;
 }
 
-/* BCE loss: -(t*max(log x,-100) + (1-t)*max(log(1-x),-100)). */
+/* BCE loss: -(t*max(log x,-100) + (1-t)*max(log(1-x),-100)), x, t in [0, 1]. */
 CBCE_INLINE double cbce_ew32_bce_loss(double x, double t)
 {
     double l1, l2;
     (void)cbce_ew32_bce_core(x, &l1, &l2);
-    return cbce_blend(cbce_m_nan(x) | cbce_m_nan(t), x + t, -(t * l1 + (1.0 - t) * l2));
+    return -(t * l1 + (1.0 - t) * l2);
 }
 
 /* BCE d/dx: (x - t) / max(x*(1-x), eps). */
@@ -81,7 +83,7 @@ CBCE_INLINE double cbce_ew32_bce_dx(double x, double t)
 {
     double l1, l2;
     double rd = cbce_ew32_bce_core(x, &l1, &l2);
-    return cbce_blend(cbce_m_nan(x), x, (x - t) * rd);
+    return (x - t) * rd;
 }
 
 /* BCE d/dt: max(log(1-x),-100) - max(log x,-100). */
@@ -89,7 +91,7 @@ CBCE_INLINE double cbce_ew32_bce_dt(double x)
 {
     double l1, l2;
     (void)cbce_ew32_bce_core(x, &l1, &l2);
-    return cbce_blend(cbce_m_nan(x), x, l2 - l1);
+    return l2 - l1;
 }
 
 /* ---- BCE with logits -------------------------------------------------------- */

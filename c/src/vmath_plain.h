@@ -9,8 +9,9 @@
  * delta * 2^24 ulp, so delta ~ 2^-40 already leaves the 1-ulp bound with a
  * huge margin. The double-double kernels of vmath.h (~2^-60) are 3-5x the
  * work; these are plain double arithmetic with near-minimax polynomials
- * accurate to ~2^-43 relative (fitted by Chebyshev interpolation in mpmath
- * at 50 digits; max errors in the comments), no pairs and no division
+ * accurate to ~2^-33 relative (so the float results stay within 0.5 +
+ * 2^-8 ulp; fitted by Chebyshev interpolation in mpmath at 50 digits, max
+ * errors in the comments), no pairs and no division
  * (callers share one reciprocal between the divisions they need).
  *
  * Same rules as vmath.h: branch-free (selects are bit masks), no libm, no
@@ -38,41 +39,39 @@ CBCE_INLINE double cbce_p_log_reduce(double x, double *f)
 }
 
 /* log(1 + f) = 2 atanh(s) given s = f/(2 + f), |s| <= 0.1716 (the reduced
- * range above): 2s + s*z*P(z), z = s^2, P a degree-4 fit of
+ * range above): 2s + s*z*P(z), z = s^2, P a degree-3 fit of
  * (2 atanh(s) - 2s)/s^3 on z in [0, 0.02944]; relative error of the result
- * < 2^-43 for exact s (and a few double ulps per ulp of error in s). */
+ * < 2^-35.7 for exact s (plus a few double ulps per ulp of error in s). */
 CBCE_INLINE double cbce_p_log1p_s(double s)
 {
-    const double P0 = 0x1.5555555564ed7p-1, P1 = 0x1.999998cad0ef1p-2,
-                 P2 = 0x1.2493240725728p-2, P3 = 0x1.c67ac8fe30812p-3,
-                 P4 = 0x1.8c8d5c6b0f530p-3;
+    const double P0 = 0x1.5555554bb0b30p-1, P1 = 0x1.9999eb6a4a96cp-2,
+                 P2 = 0x1.245c3dda4c5adp-2, P3 = 0x1.ddd00b001665ap-3;
     double z = s * s;
-    double p = P0 + z * (P1 + z * (P2 + z * (P3 + z * P4)));
+    double p = P0 + z * (P1 + z * (P2 + z * P3));
     return s * (2.0 + z * p);
 }
 
-/* e^-a for a >= 0, relative error < 2^-44 for a <= 708. Above 708 (inf
+/* e^-a for a >= 0, relative error < 2^-33 for a <= 708. Above 708 (inf
  * included) it returns e^-708 (about 2^-1021) instead of something smaller:
  * callers only use it for float32 results, where any value below 2^-1000,
  * even times three float factors (< 2^384), rounds like the exact one
  * (to 0). NaN gives an unspecified value: callers re-select NaN.
  * Cody-Waite reduction as in vmath.h (k = round(-a/ln2), r = -a - k*ln2 in
- * two exact-ish steps, |r| <= ln2/2), e^r = 1 + r*Q(r), Q a degree-8 fit of
- * (e^r - 1)/r (error 2^-44.6), 2^k built from bits (k >= -1022: normal). */
+ * two exact-ish steps, |r| <= ln2/2), e^r = 1 + r*Q(r), Q a degree-6 fit of
+ * (e^r - 1)/r (error 2^-33.1), 2^k built from bits (k >= -1022: normal). */
 CBCE_INLINE double cbce_p_exp_neg(double a)
 {
-    const double Q0 = 0x1.0000000000000p+0, Q1 = 0x1.fffffffff71b2p-2,
-                 Q2 = 0x1.5555555553b78p-3, Q3 = 0x1.555555742d965p-5,
-                 Q4 = 0x1.1111111c478ebp-7, Q5 = 0x1.6c164de86dafdp-10,
-                 Q6 = 0x1.a019ada3609f3p-13, Q7 = 0x1.a15a600528a0fp-16,
-                 Q8 = 0x1.72c72ca338df0p-19;
+    const double Q0 = 0x1.0000000000000p+0, Q1 = 0x1.000000287f871p-1,
+                 Q2 = 0x1.55555567532adp-3, Q3 = 0x1.5554accfdb593p-5,
+                 Q4 = 0x1.1110c632a3088p-7, Q5 = 0x1.6d7543e4127b8p-10,
+                 Q6 = 0x1.a15179d80ae96p-13;
     double ac = cbce_blend(cbce_m_lt(708.0, a), 708.0, a);
     double kr = ac * -CBCE_INV_LN2 + CBCE_ROUND_MAGIC;
     /* k + 1023 in [1, 1023], from the low mantissa bits of kr (k <= 0) */
     uint64_t bexp = cbce_asu64(kr) - cbce_asu64(CBCE_ROUND_MAGIC) + 1023;
     double kd = kr - CBCE_ROUND_MAGIC;
     double r = (-ac - kd * CBCE_LN2_HI) - kd * CBCE_LN2_LO;
-    double q = Q0 + r * (Q1 + r * (Q2 + r * (Q3 + r * (Q4 + r * (Q5 + r * (Q6 + r * (Q7 + r * Q8)))))));
+    double q = Q0 + r * (Q1 + r * (Q2 + r * (Q3 + r * (Q4 + r * (Q5 + r * Q6)))));
     return (1.0 + r * q) * cbce_asf64(bexp << 52);
 }
 
