@@ -76,6 +76,32 @@ CBCE_INLINE double cbce_ew_bce_loss(double x, double t)
     return cbce_blend(cbce_m_nan(x) | cbce_m_nan(t), x + t, -(r.hi + r.lo));
 }
 
+/* The BCE loss for t in {0, 1} exactly (the kernels call it for chunks of
+ * hard labels without label smoothing): ONE evaluation of the log kernel,
+ * on the reduced argument of x (t = 1) or of 1 - x (t = 0), then that
+ * log's special values, the clamp, and one rounding. The same value as
+ * cbce_ew_bce_loss bit for bit: the pair is the one cbce_log_dd(x) or
+ * cbce_ew_log1mx(x) gives (same operations on the same operands), and
+ * there t = 1 gives the pair sum a + (+-0, +-0) (t = 0: (+-0, +-0) + b),
+ * normalized by Fast2Sum, whose rounded hi + lo is the rounded
+ * a.hi + a.lo. */
+CBCE_INLINE double cbce_ew_bce_loss_hard(double x, double t)
+{
+    cbce_mask one = cbce_m_lt(0.5, t);
+    cbce_dd m, l;
+    double f1, kd1 = cbce_log_reduce(x, &f1);
+    cbce_log1p_red red;
+    m.hi = -x;
+    m.lo = 0.0;
+    red = cbce_log1p_le1_reduce(m);
+    /* one evaluation of the log kernel, on the arguments of either log */
+    l = cbce_log1p_reduced_dd(cbce_blend(one, kd1, red.kd), cbce_blend(one, f1, red.f),
+                              cbce_blend(one, 0.0, red.fl), cbce_blend(one, 0.0, red.fl2));
+    l = cbce_dd_sel(one, cbce_log_dd_specials(x, l), cbce_log1p_le1_specials(m, red.zero, l));
+    l = cbce_ew_clamp_log(l);
+    return cbce_blend(cbce_m_nan(x) | cbce_m_nan(t), x + t, -(l.hi + l.lo));
+}
+
 /* BCE d/dx: (x - t) / max(x*(1-x), eps), eps = 1e-12 rounded to float.
  * Numerator and denominator are exact pairs (TwoSum, TwoProduct); the
  * quotient is Dekker's div2 with one division (reciprocal, then the exact

@@ -1,7 +1,7 @@
 /*
  * elementwise_f32.h -- the per-element formulas of cbce (SPEC 2.1) for the
  * float32 kernels: the same functions as elementwise.h (cbce_ew32_* for
- * cbce_ew_*), evaluated in plain double.
+ * cbce_ew_*, plus cbce_ew32_bce_loss_hard), evaluated in plain double.
  *
  * Why plain double is enough here
  * -------------------------------
@@ -16,16 +16,18 @@
  * this against long double on random points and against the double-double
  * functions of elementwise.h on sweeps of float32 inputs.
  *
- * Why the shared reciprocal
- * -------------------------
- * Divisions are the most expensive operation in these loops. Each formula
- * group computes ONE reciprocal and derives every quotient it needs from it
- * (1/(d1*d2*d3) gives 1/d1 = d2*d3*r, ...; relative error a few ulps of
- * double). The loss and the gradient functions of one loss evaluate the
- * same core (cbce_ew32_bce_core, cbce_ew32_logits_core) with the same
- * operations, so a fused loop that calls both has one set of common
- * subexpressions for the compiler to share -- and the fused results are the
- * separate results bit for bit (SPEC 1.2), by construction.
+ * Divisions
+ * ---------
+ * Divisions are the most expensive operation in these loops. The logits
+ * formulas compute ONE reciprocal and derive both quotients they need from
+ * it (1/((2+f)*u) gives 1/(2+f) and 1/u; relative error a few double ulps).
+ * The loss and the gradient functions evaluate the same core
+ * (cbce_ew32_logits_core) with the same operations, so a fused loop that
+ * calls both has one set of common subexpressions for the compiler to
+ * share -- and the fused results are the separate results bit for bit
+ * (SPEC 1.2), by construction. The BCE logs keep one division each instead:
+ * then log(x) and log(1-x) are independent, and hard labels (t in {0, 1},
+ * the common case) need only one of them (cbce_ew32_bce_loss_hard).
  *
  * Inputs the float32 kernels never produce in x (subnormal doubles) are
  * not special-cased. The BCE formulas take x, t in [0, 1] only (the kernels
@@ -44,54 +46,64 @@ CBCE_INLINE double cbce_ew32_clamp100(double v)
     return cbce_blend(cbce_m_lt(v, -100.0), -100.0, v);
 }
 
-/* For x in [0, 1]: *l1 = max(log x, -100), *l2 = max(log(1-x), -100), and
- * the return value 1/max(x*(1-x), eps), all from one division.
- * u = 1 - x is exact for float x >= 2^-29 (and x >= 1/2: Sterbenz); below,
- * log(1-x) = log(u) + c/u with the rounding error c = (1-u) - x, and c/u is
- * replaced by c (u > 1 - 2^-29: the difference is below 2^-80 of the
- * result). */
-CBCE_INLINE double cbce_ew32_bce_core(double x, double *l1, double *l2)
+/* max(log(y) + c, -100) for y in [0, 1] (+0, not -0, for zero) and a
+ * correction c (0, or the rounding error of y = 1 - x below). The + c is
+ * done even for c = 0, so that log(x) here and in the one-log path of
+ * cbce_ew32_bce_loss_hard are the same operations; it also turns a -0 into
+ * +0, so neither log is ever -0 (which the hard-label identity needs). */
+CBCE_INLINE double cbce_ew32_log01(double y, double c)
 {
-    const double eps = (double)1e-12f;
-    double u = 1.0 - x;
-    double c = (1.0 - u) - x;
-    double f1, f2;
-    double k1 = cbce_p_log_reduce(x, &f1);
-    double k2 = cbce_p_log_reduce(u, &f2);
-    double d1 = 2.0 + f1, d2 = 2.0 + f2;
-    double d3 = x * u;
-    double d12, r, r12;
-    d3 = cbce_blend(cbce_m_lt(d3, eps), eps, d3);
-    d12 = d1 * d2;
-    r = 1.0 / (d12 * d3);
-    r12 = r * d3;
-    *l1 = cbce_ew32_clamp100(k1 * CBCE_LN2 + cbce_p_log1p_s((f1 * d2) * r12));
-    *l2 = cbce_ew32_clamp100((k2 * CBCE_LN2 + cbce_p_log1p_s((f2 * d1) * r12)) + c);
-    return d12 * r;
+    double f, k = cbce_p_log_reduce(y, &f);
+    return cbce_ew32_clamp100((k * CBCE_LN2 + cbce_p_log1p_s(f / (2.0 + f))) + c);
+}
+
+/* u = 1 - x and its rounding error: u is exact for float x >= 2^-29 (and
+ * x >= 1/2: Sterbenz); below, log(1-x) = log(u) + c/u with c = (1-u) - x,
+ * and c/u is replaced by c (u > 1 - 2^-29: the difference is below 2^-80 of
+ * the result). x + 0.0 turns an input -0 into +0 (the bit trick of
+ * cbce_p_log_reduce would read -0 as a huge number). */
+CBCE_INLINE double cbce_ew32_one_minus(double *x, double *c)
+{
+    double xp = *x + 0.0, u = 1.0 - xp;
+    *c = (1.0 - u) - xp;
+    *x = xp;
+    return u;
 }
 
 /* BCE loss: -(t*max(log x,-100) + (1-t)*max(log(1-x),-100)), x, t in [0, 1]. */
 CBCE_INLINE double cbce_ew32_bce_loss(double x, double t)
 {
-    double l1, l2;
-    (void)cbce_ew32_bce_core(x, &l1, &l2);
+    double c, u = cbce_ew32_one_minus(&x, &c);
+    double l1 = cbce_ew32_log01(x, 0.0), l2 = cbce_ew32_log01(u, c);
     return -(t * l1 + (1.0 - t) * l2);
+}
+
+/* The BCE loss for t in {0, 1} exactly (the kernels call it for chunks of
+ * hard labels without label smoothing): one log, of x (t = 1) or of 1 - x
+ * (t = 0). The same value as cbce_ew32_bce_loss bit for bit: there, t = 1
+ * gives -(l1 + 0*l2) and t = 0 gives -(0*l1 + l2), and adding a zero to a
+ * log that is never -0 changes nothing. */
+CBCE_INLINE double cbce_ew32_bce_loss_hard(double x, double t)
+{
+    double c, u = cbce_ew32_one_minus(&x, &c);
+    cbce_mask one = cbce_m_lt(0.5, t);
+    return -cbce_ew32_log01(cbce_blend(one, x, u), cbce_blend(one, 0.0, c));
 }
 
 /* BCE d/dx: (x - t) / max(x*(1-x), eps). */
 CBCE_INLINE double cbce_ew32_bce_dx(double x, double t)
 {
-    double l1, l2;
-    double rd = cbce_ew32_bce_core(x, &l1, &l2);
-    return (x - t) * rd;
+    const double eps = (double)1e-12f;
+    double c, u = cbce_ew32_one_minus(&x, &c);
+    double d = x * u;
+    return (x - t) / cbce_blend(cbce_m_lt(d, eps), eps, d);
 }
 
 /* BCE d/dt: max(log(1-x),-100) - max(log x,-100). */
 CBCE_INLINE double cbce_ew32_bce_dt(double x)
 {
-    double l1, l2;
-    (void)cbce_ew32_bce_core(x, &l1, &l2);
-    return l2 - l1;
+    double c, u = cbce_ew32_one_minus(&x, &c);
+    return cbce_ew32_log01(u, c) - cbce_ew32_log01(x, 0.0);
 }
 
 /* ---- BCE with logits -------------------------------------------------------- */

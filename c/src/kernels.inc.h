@@ -69,18 +69,24 @@
  * not): v = x + 0.0 turns -0 into +0 (valid, like every v in [0, 1]); then
  * the sign bit of v is set for v < 0, that of 1 - v for v > 1, and
  * 0x7ff0000000000000 - |v|bits underflows for NaN. One OR of all three per
- * element, the sign bit tested once per chunk. */
-static int range_bad_loop(ptrdiff_t n, const double *restrict x, const double *restrict t)
+ * element, the sign bit tested once per chunk.
+ * *hard is set to 1 when, besides, every t is 0 or 1 (hard labels):
+ * t*(1-t) + 0.0 is +0 exactly then (for t in [0, 1]; a nonzero t*(1-t)
+ * never underflows to 0). */
+static int range_bad_loop(ptrdiff_t n, const double *restrict x, const double *restrict t,
+                          int *hard)
 {
     const uint64_t inf = UINT64_C(0x7ff0000000000000), abs = UINT64_C(0x7fffffffffffffff);
     ptrdiff_t i;
-    uint64_t bad = 0;
+    uint64_t bad = 0, soft = 0;
     for (i = 0; i < n; i++) {
         double vx = x[i] + 0.0, vt = t[i] + 0.0;
         uint64_t bx = cbce_asu64(vx), bt = cbce_asu64(vt);
         bad |= bx | cbce_asu64(1.0 - vx) | (inf - (bx & abs));
         bad |= bt | cbce_asu64(1.0 - vt) | (inf - (bt & abs));
+        soft |= cbce_asu64(vt * (1.0 - vt) + 0.0);
     }
+    *hard = soft == 0;
     return (int)(bad >> 63);
 }
 
@@ -173,6 +179,29 @@ static void FN(bce_loss_loop)(ptrdiff_t n, const double *restrict x, const doubl
 {
     ptrdiff_t i;
     for (i = 0; i < n; i++) out[i] = w[i] * EW(bce_loss)(x[i], t[i] * a + b);
+}
+
+/* The BCE loss loops for chunks of hard labels without smoothing (a = 1,
+ * b = 0): one log per element, the same values (EW(bce_loss_hard)). */
+static void FN(bce_loss_hard_loop)(ptrdiff_t n, const double *restrict x,
+                                   const double *restrict t, const double *restrict w, double a,
+                                   double b, double *restrict out)
+{
+    ptrdiff_t i;
+    for (i = 0; i < n; i++) out[i] = w[i] * EW(bce_loss_hard)(x[i], t[i] * a + b);
+}
+
+static void FN(bce_loss_hard_dx_loop)(ptrdiff_t n, const double *restrict x,
+                                      const double *restrict t, const double *restrict w,
+                                      const double *restrict g, double a, double b,
+                                      double *restrict out, double *restrict gout)
+{
+    ptrdiff_t i;
+    for (i = 0; i < n; i++) {
+        double tt = t[i] * a + b;
+        out[i] = w[i] * EW(bce_loss_hard)(x[i], tt);
+        gout[i] = (EW(bce_dx)(x[i], tt) * w[i]) * g[i];
+    }
 }
 
 static void FN(bce_dx_loop)(ptrdiff_t n, const double *restrict x, const double *restrict t,
@@ -348,7 +377,7 @@ static int FN(run)(const cbce__layout *lay, const cbce__call *call)
     double lane_s[8], lane_c[8];
     cbce__cursor rd, wr_out, wr_grad;
     cbce__acc acc;
-    int ops[CBCE__NOPS], nops = 0, l;
+    int ops[CBCE__NOPS], nops = 0, l, hard = 0;
     const int is_bce = call->kind == CBCE__KIND_BCE;
     const int do_loss = (call->what & CBCE__DO_LOSS) != 0;
     const int do_grad = (call->what & CBCE__DO_GRAD) != 0;
@@ -397,8 +426,9 @@ static int FN(run)(const cbce__layout *lay, const cbce__call *call)
         n = lay->size - start;
         if (n > CBCE__CHUNK) n = CBCE__CHUNK;
         FN(gather_chunk)(lay, &rd, call, ops, nops, buf, ptr, n);
-        if (is_bce && range_bad_loop(n, ptr[CBCE__OP_INPUT], ptr[CBCE__OP_TARGET]))
+        if (is_bce && range_bad_loop(n, ptr[CBCE__OP_INPUT], ptr[CBCE__OP_TARGET], &hard))
             return range_first_bad(n, ptr[CBCE__OP_INPUT], ptr[CBCE__OP_TARGET]);
+        hard = hard && is_bce && a == 1.0 && b == 0.0;
         if (!do_loss && !do_grad) continue;
         if (do_grad && call->reduction == CBCE_REDUCTION_NONE &&
             call->data[CBCE__OP_GRAD_OUTPUT]) {
@@ -413,7 +443,9 @@ static int FN(run)(const cbce__layout *lay, const cbce__call *call)
             const double *g = ptr[CBCE__OP_GRAD_OUTPUT];
             double *l_out = buf[CBCE__OP_OUT], *g_out = buf[CBCE__OP_GRAD];
             if (do_loss && do_grad) {
-                if (is_bce && !wrt_target)
+                if (is_bce && !wrt_target && hard)
+                    FN(bce_loss_hard_dx_loop)(n, x, t, w, g, a, b, l_out, g_out);
+                else if (is_bce && !wrt_target)
                     FN(bce_loss_dx_loop)(n, x, t, w, g, a, b, l_out, g_out);
                 else if (is_bce)
                     FN(bce_loss_dt_loop)(n, x, t, w, g, a, b, l_out, g_out);
@@ -422,7 +454,9 @@ static int FN(run)(const cbce__layout *lay, const cbce__call *call)
                 else
                     FN(logits_loss_dt_loop)(n, x, t, w, pw, g, a, b, l_out, g_out);
             } else if (do_loss) {
-                if (is_bce)
+                if (hard)
+                    FN(bce_loss_hard_loop)(n, x, t, w, a, b, l_out);
+                else if (is_bce)
                     FN(bce_loss_loop)(n, x, t, w, a, b, l_out);
                 else
                     FN(logits_loss_loop)(n, x, t, w, pw, a, b, l_out);

@@ -279,6 +279,13 @@ static void check_bce(double x, double t)
     record(&s64[1], cbce_ew_bce_dx(x, t), r, ulp64(r), x, t, 1);
     r = ref_bce_dt(x, &sc);
     record(&s64[2], cbce_ew_bce_dt(x), r, ulp64(sc), x, t, 1);
+    /* the one-log loss for hard labels: the general loss bit for bit */
+    {
+        double g0 = cbce_ew_bce_loss(x, 0.0), h0 = cbce_ew_bce_loss_hard(x, 0.0);
+        double g1 = cbce_ew_bce_loss(x, 1.0), h1 = cbce_ew_bce_loss_hard(x, 1.0);
+        check_special("bce_loss_hard f64 == bce_loss", memcmp(&g0, &h0, sizeof g0) == 0 &&
+                                                           memcmp(&g1, &h1, sizeof g1) == 0);
+    }
     /* float32 inputs, widened; the float32 kernels' formulas; one rounding */
     r = ref_bce_loss(xf, tf);
     record(&s32[0], (float)cbce_ew32_bce_loss(xf, tf), r, ulp32(r), xf, tf, 1);

@@ -18,6 +18,9 @@
  * measured in ulps of the larger term (SPEC 3); here that term's magnitude
  * is bounded below by max(|result|, |first term|), which can only make the
  * measured error larger.
+ * Also: the one-log BCE loss for hard labels (cbce_ew32_bce_loss_hard and
+ * the float64 cbce_ew_bce_loss_hard) equals the general loss bit for bit at
+ * t = 0 and t = 1 for every x of the BCE sweep (as float32 values).
  * Prints the largest error per function, then "N passed, N failed".
  */
 #include <stdint.h>
@@ -34,6 +37,7 @@ typedef struct stat {
 } stat;
 
 static const double bound = 1.0 - 0x1p-20;
+static long hard_n, hard_bad; /* bce_loss_hard == bce_loss checks */
 
 static float f_of(uint32_t u)
 {
@@ -109,6 +113,14 @@ static void sweep_bce(uint32_t stride)
             ref = cbce_ew_bce_dx(x, t);
             record(&st[1], (float)cbce_ew32_bce_dx(x, t), ref, ref, x, t, 1);
         }
+        for (j = 0; j < 2; j++) { /* the hard-label path, bit for bit (f32 and f64) */
+            double h = (double)j, g32 = cbce_ew32_bce_loss(x, h), g64 = cbce_ew_bce_loss(x, h);
+            hard_n++;
+            if (memcmp(&g32, &(double){cbce_ew32_bce_loss_hard(x, h)}, sizeof g32) != 0 ||
+                memcmp(&g64, &(double){cbce_ew_bce_loss_hard(x, h)}, sizeof g64) != 0) {
+                if (hard_bad++ < 10) printf("FAIL bce_loss_hard(x=%a, t=%g) differs\n", x, h);
+            }
+        }
         ref = cbce_ew_bce_dt(x);
         record(&st[2], (float)cbce_ew32_bce_dt(x), ref, dabs(ref) > big ? ref : big, x, 0, 1);
         if (u == one) break;
@@ -168,6 +180,11 @@ static int specials(void)
     ok &= check("bce l(1,0) == 100", (float)cbce_ew32_bce_loss(1.0, 0.0) == 100.0f);
     ok &= check("bce l(0,0.25) == 25", (float)cbce_ew32_bce_loss(0.0, 0.25) == 25.0f);
     ok &= check("bce l(2^-149,1) == 100", (float)cbce_ew32_bce_loss(0x1p-149, 1.0) == 100.0f);
+    ok &= check("bce l(-0,1) == 100", (float)cbce_ew32_bce_loss(-0.0, 1.0) == 100.0f &&
+                                           (float)cbce_ew32_bce_loss_hard(-0.0, 1.0) == 100.0f &&
+                                           (float)cbce_ew32_bce_dt(-0.0) == 100.0f);
+    ok &= check("bce l(-0,0) == 0", (float)cbce_ew32_bce_loss(-0.0, 0.0) == 0.0f &&
+                                         (float)cbce_ew32_bce_loss_hard(-0.0, 0.0) == 0.0f);
     ok &= check("bce dx(0,1) == -1/eps", (float)cbce_ew32_bce_dx(0.0, 1.0) == (float)(-1.0 / (double)1e-12f));
     ok &= check("bce dx(1,1) == 0", (float)cbce_ew32_bce_dx(1.0, 1.0) == 0.0f);
     ok &= check("bce dt(0) == 100", (float)cbce_ew32_bce_dt(0.0) == 100.0f);
@@ -212,8 +229,10 @@ int main(void)
         pass += st[i].n - st[i].bad;
         fail += st[i].bad;
     }
-    pass += ok;
-    fail += !ok;
+    printf("  bce_loss_hard  %11ld points bitwise equal to bce_loss (f32 and f64 formulas): %s\n",
+           hard_n, hard_bad ? "NO" : "yes");
+    pass += ok + (hard_n - hard_bad);
+    fail += !ok + hard_bad;
     printf("%ld passed, %ld failed\n", pass, fail);
     return fail != 0;
 }
