@@ -20,7 +20,8 @@
  * ---------
  * Divisions are the most expensive operation in these loops. The logits
  * formulas compute ONE reciprocal and derive both quotients they need from
- * it (1/((2+f)*u) gives 1/(2+f) and 1/u; relative error a few double ulps).
+ * it (1/((2+e)*(1+e)) gives e/(2+e) and e/(1+e); relative error a few
+ * double ulps).
  * The loss and the gradient functions evaluate the same core
  * (cbce_ew32_logits_core) with the same operations, so a fused loop that
  * calls both has one set of common subexpressions for the compiler to
@@ -109,23 +110,16 @@ CBCE_INLINE double cbce_ew32_bce_dt(double x)
 /* ---- BCE with logits -------------------------------------------------------- */
 
 /* For a = |x| >= 0: *sp = softplus(-a) = log1p(e), e = exp(-a), and the
- * return value sigmoid(-a) = e/(1+e), from one division.
- * u = 1 + e with its rounding error c = e - (u - 1) (exact); log1p(e) =
- * log(u) + c/u, and c/u is replaced by c (error c*e/u, below 2^-52 of the
- * result). u is in [1, 2]: log(u) = k*ln2 + log(1+f) with k = 0, f = u - 1
- * or k = 1, f = u/2 - 1 (both exact), and s = f/(2+f), 1/u from
- * r = 1/((2+f)*u). For e below 2^-53, u = 1 and sp = c = e. */
+ * return value sigmoid(-a) = e/(1+e), from one division: log1p(e) =
+ * 2 atanh(e/(2+e)) (e in (0, 1]: no exponent reduction, and no rounding of
+ * 1 + e enters), and r = 1/((2+e)*(1+e)) gives e/(2+e) = (e*(1+e))*r and
+ * e/(1+e) = (e*(2+e))*r (a few double ulps each). */
 CBCE_INLINE double cbce_ew32_logits_core(double a, double *sp)
 {
     double e = cbce_p_exp_neg(a);
-    double u = 1.0 + e;
-    double c = e - (u - 1.0);
-    cbce_mask big = cbce_m_lt(1.41421356237309504880, u);
-    double f = cbce_blend(big, 0.5 * u - 1.0, u - 1.0);
-    double k = cbce_blend(big, CBCE_LN2, 0.0);
-    double d = 2.0 + f;
+    double u = 1.0 + e, d = 2.0 + e;
     double r = 1.0 / (d * u);
-    *sp = (k + cbce_p_log1p_s((f * u) * r)) + c;
+    *sp = cbce_p_log1p_s3((e * u) * r);
     return (e * d) * r;
 }
 
