@@ -134,24 +134,23 @@ static void lanes_f32(ptrdiff_t n, const double *restrict v, double *restrict s)
 static void lanes_neumaier(ptrdiff_t n, const double *restrict v, double *restrict s,
                            double *restrict c)
 {
-    /* Local copies keep the 16 accumulators in registers (gcc will not
-     * vectorize the j loop over accumulators in memory). */
-    double ls[8], lc[8];
+    /* The accumulators stay in s[] and c[] (restrict: no aliasing with v),
+     * so the l loop is a plain 8-wide vector loop (load, update, store per
+     * group); copies in locals get split into scalar registers and then
+     * shuffled in and out of vectors on every group. */
+    const uint64_t abs = UINT64_C(0x7fffffffffffffff);
     ptrdiff_t j;
     int l;
-    for (l = 0; l < 8; l++) ls[l] = s[l], lc[l] = c[l];
     for (j = 0; j < n; j += 8) {
         for (l = 0; l < 8; l++) {
-            double a = ls[l], b = v[j + l], sum = a + b;
-            uint64_t abs = UINT64_C(0x7fffffffffffffff);
+            double a = s[l], b = v[j + l], sum = a + b;
             /* ones where |a| < |b| */
             cbce_mask m = (uint64_t)0 - (((cbce_asu64(a) & abs) - (cbce_asu64(b) & abs)) >> 63);
             double big = cbce_blend(m, b, a), small = cbce_blend(m, a, b);
-            lc[l] += (big - sum) + small;
-            ls[l] = sum;
+            c[l] += (big - sum) + small;
+            s[l] = sum;
         }
     }
-    for (l = 0; l < 8; l++) s[l] = ls[l], c[l] = lc[l];
 }
 
 #endif /* CBCE__KERNELS_COMMON */
@@ -338,6 +337,7 @@ static void FN(gather_chunk)(const cbce__layout *lay, cbce__cursor *cur, const c
 #if CBCE_IS_F64
             if (run == n && stride == 1) {
                 ptr[k] = src;
+                CBCE__PREFETCH_AFTER(src + n, n * (ptrdiff_t)sizeof(CBCE_T));
                 continue;
             }
 #endif
