@@ -60,7 +60,7 @@ CBCE_INLINE cbce_dd cbce_ew_log1mx(double x)
     cbce_dd m;
     m.hi = -x;
     m.lo = 0.0;
-    return cbce_log1p_dd(m);
+    return cbce_log1p_dd_le1(m);
 }
 
 /* BCE loss: -(t*max(log x,-100) + (1-t)*max(log(1-x),-100)), x, t in [0, 1].
@@ -74,6 +74,32 @@ CBCE_INLINE double cbce_ew_bce_loss(double x, double t)
     cbce_dd r = cbce_dd_add(cbce_dd_mul_d(a, t), cbce_dd_mul(b, omt));
     /* the clamp would turn a NaN log into -100: NaN in, NaN out */
     return cbce_blend(cbce_m_nan(x) | cbce_m_nan(t), x + t, -(r.hi + r.lo));
+}
+
+/* The BCE loss for t in {0, 1} exactly (the kernels call it for chunks of
+ * hard labels without label smoothing): ONE evaluation of the log kernel,
+ * on the reduced argument of x (t = 1) or of 1 - x (t = 0), then that
+ * log's special values, the clamp, and one rounding. The same value as
+ * cbce_ew_bce_loss bit for bit: the pair is the one cbce_log_dd(x) or
+ * cbce_ew_log1mx(x) gives (same operations on the same operands), and
+ * there t = 1 gives the pair sum a + (+-0, +-0) (t = 0: (+-0, +-0) + b),
+ * normalized by Fast2Sum, whose rounded hi + lo is the rounded
+ * a.hi + a.lo. */
+CBCE_INLINE double cbce_ew_bce_loss_hard(double x, double t)
+{
+    cbce_mask one = cbce_m_lt(0.5, t);
+    cbce_dd m, l;
+    double f1, kd1 = cbce_log_reduce(x, &f1);
+    cbce_log1p_red red;
+    m.hi = -x;
+    m.lo = 0.0;
+    red = cbce_log1p_le1_reduce(m);
+    /* one evaluation of the log kernel, on the arguments of either log */
+    l = cbce_log1p_reduced_dd(cbce_blend(one, kd1, red.kd), cbce_blend(one, f1, red.f),
+                              cbce_blend(one, 0.0, red.fl), cbce_blend(one, 0.0, red.fl2));
+    l = cbce_dd_sel(one, cbce_log_dd_specials(x, l), cbce_log1p_le1_specials(m, red.zero, l));
+    l = cbce_ew_clamp_log(l);
+    return cbce_blend(cbce_m_nan(x) | cbce_m_nan(t), x + t, -(l.hi + l.lo));
 }
 
 /* BCE d/dx: (x - t) / max(x*(1-x), eps), eps = 1e-12 rounded to float.
@@ -166,8 +192,8 @@ CBCE_INLINE double cbce_ew_logits_loss(double x, double t, double pw)
 {
     double a = cbce_vabs(x);
     cbce_mask pos = cbce_m_lt(0.0, x);
-    cbce_mask ok = cbce_ew_dd_ok(a, t, pw);
-    double as = cbce_blend(ok, a, 1.0), ts = cbce_blend(ok, t, 0.5), ps = cbce_blend(ok, pw, 1.0);
+    cbce_mask ok = cbce_ew_dd_ok(a, t, pw), a_ok = cbce_m_abs_lt(a, CBCE_EW_DD_MAX);
+    double as = cbce_blend(a_ok, a, 1.0), ts = cbce_blend(ok, t, 0.5), ps = cbce_blend(ok, pw, 1.0);
     double sc;
     cbce_dd sp = cbce_softplus_neg_dd_scaled(as, &sc);
     cbce_dd lw = cbce_ew_lw(ts, ps);
@@ -178,8 +204,9 @@ CBCE_INLINE double cbce_ew_logits_loss(double x, double t, double pw)
                              cbce_dd_mul_d(cbce_two_prod(ts, as), ps));
     cbce_dd r = cbce_dd_add(ca, cbce_ew_scale(cbce_dd_mul(lw, sp), sc));
     double dd = r.hi + r.lo;
-    /* plain path: infinite or huge operands (sp of a huge a is 0) */
-    double spp = cbce_vexp(-a);              /* == softplus(-a) for a > 40 */
+    /* plain path: infinite or huge operands. softplus(-a) is the pair's
+     * value when a is in range (t or pw is not), else 0 (a > 2^480). */
+    double spp = cbce_blend(a_ok, (sp.hi + sp.lo) * sc, 0.0);
     double cp = cbce_blend(pos, 1.0 - t, pw * t);
     double lwp = 1.0 + (pw - 1.0) * t;
     double plain = cbce_ew_mul_lim(cp, a) + lwp * spp;
@@ -193,17 +220,17 @@ CBCE_INLINE double cbce_ew_logits_dx(double x, double t, double pw)
 {
     double a = cbce_vabs(x);
     cbce_mask pos = cbce_m_lt(0.0, x);
-    cbce_mask ok = cbce_ew_dd_ok(a, t, pw);
-    double as = cbce_blend(ok, a, 1.0), ts = cbce_blend(ok, t, 0.5), ps = cbce_blend(ok, pw, 1.0);
+    cbce_mask ok = cbce_ew_dd_ok(a, t, pw), a_ok = cbce_m_abs_lt(a, CBCE_EW_DD_MAX);
+    double as = cbce_blend(a_ok, a, 1.0), ts = cbce_blend(ok, t, 0.5), ps = cbce_blend(ok, pw, 1.0);
     double sc;
     cbce_dd s = cbce_sigmoid_neg_dd_scaled(as, &sc);
     cbce_dd lws = cbce_ew_scale(cbce_dd_mul(cbce_ew_lw(ts, ps), s), sc);
     cbce_dd c = cbce_dd_sel(pos, cbce_two_sum(1.0, -ts), cbce_dd_neg(cbce_two_prod(ps, ts)));
     cbce_dd r = cbce_dd_add(c, cbce_dd_sel(pos, cbce_dd_neg(lws), lws));
     double dd = r.hi + r.lo;
-    /* plain path: s underflows to 0 for huge a, the limit at infinity */
-    double e = cbce_vexp(-a);
-    double sp = e / (1.0 + e);
+    /* plain path: sigmoid(-a) from the pair when a is in range, else 0
+     * (a > 2^480: the limit at infinity) */
+    double sp = cbce_blend(a_ok, (s.hi + s.lo) * sc, 0.0);
     double lwp = 1.0 + (pw - 1.0) * t;
     double lwsp = lwp * sp;
     double plain = cbce_blend(pos, (1.0 - t) - lwsp, lwsp - pw * t);
@@ -218,8 +245,8 @@ CBCE_INLINE double cbce_ew_logits_dt(double x, double pw)
 {
     double a = cbce_vabs(x);
     cbce_mask pos = cbce_m_lt(0.0, x);
-    cbce_mask ok = cbce_ew_dd_ok(a, 0.0, pw);
-    double as = cbce_blend(ok, a, 1.0), ps = cbce_blend(ok, pw, 1.0);
+    cbce_mask ok = cbce_ew_dd_ok(a, 0.0, pw), a_ok = cbce_m_abs_lt(a, CBCE_EW_DD_MAX);
+    double as = cbce_blend(a_ok, a, 1.0), ps = cbce_blend(ok, pw, 1.0);
     double sc;
     cbce_dd sp = cbce_softplus_neg_dd_scaled(as, &sc);
     cbce_dd pm1 = cbce_two_sum(ps, -1.0);
@@ -230,7 +257,7 @@ CBCE_INLINE double cbce_ew_logits_dt(double x, double pw)
     cbce_dd term1 = cbce_dd_sel(pos, ma, cbce_two_prod(ps, as));
     cbce_dd r = cbce_dd_add(term1, term2);
     double dd = r.hi + r.lo;
-    double spp = cbce_vexp(-a);
+    double spp = cbce_blend(a_ok, (sp.hi + sp.lo) * sc, 0.0);
     double plain = cbce_blend(pos, -a, cbce_ew_mul_lim(pw, a)) + (pw - 1.0) * spp;
     double out = cbce_blend(ok, dd, plain);
     return cbce_blend(cbce_m_nan(x), x, out);

@@ -6,7 +6,7 @@
  */
 #include <stdint.h>
 
-#include "elementwise.h"
+#include "elementwise_f32.h"
 #include "internal.h"
 
 #define CBCE_T float

@@ -45,70 +45,49 @@
  * 7 double buffers of 512 use 28 KiB of stack. */
 #define CBCE__CHUNK 512
 
+/* Asks for the `bytes` bytes at p (the next chunk of a contiguous run) to
+ * be fetched into the cache while this chunk is computed: the math loops
+ * issue no memory requests, so without it the hardware prefetcher falls
+ * behind and each chunk's reads wait on memory. A prefetch never faults,
+ * so reaching past the array's end (the last chunk) is harmless; the
+ * address is formed as an integer for that reason. */
+#if defined(__GNUC__) || defined(__clang__)
+#define CBCE__PREFETCH_AFTER(p, bytes)                                                  \
+    do {                                                                             \
+        uintptr_t a_ = (uintptr_t)(const void *)(p), e_ = a_ + (uintptr_t)(bytes);   \
+        for (; a_ < e_; a_ += 64) __builtin_prefetch((const void *)a_);              \
+    } while (0)
+#else
+#define CBCE__PREFETCH_AFTER(p, bytes) ((void)0)
+#endif
+
 #define CBCE__CAT2(a, b) a##_##b
 #define CBCE__CAT(a, b) CBCE__CAT2(a, b)
 
-/* ---- Math loops over contiguous double buffers (dtype independent) ------- */
-/* t' = t*a + b with a = 1-s, b = s/2; s = 0 gives t' = t exactly. */
-
-static void bce_loss_loop(ptrdiff_t n, const double *restrict x, const double *restrict t,
-                          const double *restrict w, double a, double b, double *restrict out)
+/* Nonzero when some x or t is NaN or outside [0, 1]. Integer bit tests, so
+ * that it vectorizes at SSE2 as well (a comparison turned into an int does
+ * not): v = x + 0.0 turns -0 into +0 (valid, like every v in [0, 1]); then
+ * the sign bit of v is set for v < 0, that of 1 - v for v > 1, and
+ * 0x7ff0000000000000 - |v|bits underflows for NaN. One OR of all three per
+ * element, the sign bit tested once per chunk.
+ * *hard is set to 1 when, besides, every t is 0 or 1 (hard labels):
+ * t*(1-t) + 0.0 is +0 exactly then (for t in [0, 1]; a nonzero t*(1-t)
+ * never underflows to 0). */
+static int range_bad_loop(ptrdiff_t n, const double *restrict x, const double *restrict t,
+                          int *hard)
 {
+    const uint64_t inf = UINT64_C(0x7ff0000000000000), abs = UINT64_C(0x7fffffffffffffff);
     ptrdiff_t i;
-    for (i = 0; i < n; i++) out[i] = w[i] * cbce_ew_bce_loss(x[i], t[i] * a + b);
-}
-
-static void bce_dx_loop(ptrdiff_t n, const double *restrict x, const double *restrict t,
-                        const double *restrict w, const double *restrict g, double a, double b,
-                        double *restrict out)
-{
-    ptrdiff_t i;
-    for (i = 0; i < n; i++) out[i] = (cbce_ew_bce_dx(x[i], t[i] * a + b) * w[i]) * g[i];
-}
-
-static void bce_dt_loop(ptrdiff_t n, const double *restrict x, const double *restrict w,
-                        const double *restrict g, double *restrict out)
-{
-    ptrdiff_t i;
-    for (i = 0; i < n; i++) out[i] = (cbce_ew_bce_dt(x[i]) * w[i]) * g[i];
-}
-
-static void logits_loss_loop(ptrdiff_t n, const double *restrict x, const double *restrict t,
-                             const double *restrict w, const double *restrict pw, double a,
-                             double b, double *restrict out)
-{
-    ptrdiff_t i;
-    for (i = 0; i < n; i++) out[i] = w[i] * cbce_ew_logits_loss(x[i], t[i] * a + b, pw[i]);
-}
-
-static void logits_dx_loop(ptrdiff_t n, const double *restrict x, const double *restrict t,
-                           const double *restrict w, const double *restrict pw,
-                           const double *restrict g, double a, double b, double *restrict out)
-{
-    ptrdiff_t i;
-    for (i = 0; i < n; i++)
-        out[i] = (cbce_ew_logits_dx(x[i], t[i] * a + b, pw[i]) * w[i]) * g[i];
-}
-
-static void logits_dt_loop(ptrdiff_t n, const double *restrict x, const double *restrict w,
-                           const double *restrict pw, const double *restrict g,
-                           double *restrict out)
-{
-    ptrdiff_t i;
-    for (i = 0; i < n; i++) out[i] = (cbce_ew_logits_dt(x[i], pw[i]) * w[i]) * g[i];
-}
-
-/* Nonzero when some x or t is NaN or outside [0, 1] (branch-free: the
- * comparisons are false for NaN). */
-static int range_bad_loop(ptrdiff_t n, const double *restrict x, const double *restrict t)
-{
-    ptrdiff_t i;
-    int bad = 0;
+    uint64_t bad = 0, soft = 0;
     for (i = 0; i < n; i++) {
-        bad |= (int)!(x[i] >= 0.0) | (int)!(x[i] <= 1.0) | (int)!(t[i] >= 0.0) |
-               (int)!(t[i] <= 1.0);
+        double vx = x[i] + 0.0, vt = t[i] + 0.0;
+        uint64_t bx = cbce_asu64(vx), bt = cbce_asu64(vt);
+        bad |= bx | cbce_asu64(1.0 - vx) | (inf - (bx & abs));
+        bad |= bt | cbce_asu64(1.0 - vt) | (inf - (bt & abs));
+        soft |= cbce_asu64(vt * (1.0 - vt) + 0.0);
     }
-    return bad;
+    *hard = soft == 0;
+    return (int)(bad >> 63);
 }
 
 /* The status of the first offending element (rare path, scalar). */
@@ -147,26 +126,31 @@ static void lanes_f32(ptrdiff_t n, const double *restrict v, double *restrict s)
 }
 
 /* Neumaier's compensated sum per lane (Neumaier 1974; the branch of
- * Kahan-Babuska written as a select). */
+ * Kahan-Babuska written as a bit-mask select, which gcc vectorizes across
+ * the 8 lanes; a C comparison and ?: there stays scalar). big/small: the
+ * operand of larger/smaller magnitude, |a| >= |b| choosing a, compared as
+ * the integer bit patterns of |a| and |b| (exact for every non-NaN value;
+ * with a NaN operand the sum and the compensation are NaN either way). */
 static void lanes_neumaier(ptrdiff_t n, const double *restrict v, double *restrict s,
                            double *restrict c)
 {
-    /* Local copies keep the 16 accumulators in registers (gcc will not
-     * vectorize the j loop over accumulators in memory). */
-    double ls[8], lc[8];
+    /* The accumulators stay in s[] and c[] (restrict: no aliasing with v),
+     * so the l loop is a plain 8-wide vector loop (load, update, store per
+     * group); copies in locals get split into scalar registers and then
+     * shuffled in and out of vectors on every group. */
+    const uint64_t abs = UINT64_C(0x7fffffffffffffff);
     ptrdiff_t j;
     int l;
-    for (l = 0; l < 8; l++) ls[l] = s[l], lc[l] = c[l];
     for (j = 0; j < n; j += 8) {
         for (l = 0; l < 8; l++) {
-            double a = ls[l], b = v[j + l], sum = a + b;
-            int a_big = (a < 0 ? -a : a) >= (b < 0 ? -b : b);
-            double big = a_big ? a : b, small = a_big ? b : a;
-            lc[l] += (big - sum) + small;
-            ls[l] = sum;
+            double a = s[l], b = v[j + l], sum = a + b;
+            /* ones where |a| < |b| */
+            cbce_mask m = (uint64_t)0 - (((cbce_asu64(a) & abs) - (cbce_asu64(b) & abs)) >> 63);
+            double big = cbce_blend(m, b, a), small = cbce_blend(m, a, b);
+            c[l] += (big - sum) + small;
+            s[l] = sum;
         }
     }
-    for (l = 0; l < 8; l++) s[l] = ls[l], c[l] = lc[l];
 }
 
 #endif /* CBCE__KERNELS_COMMON */
@@ -175,6 +159,140 @@ static void lanes_neumaier(ptrdiff_t n, const double *restrict v, double *restri
 
 #define FN(name) CBCE__CAT(name, CBCE_TS)
 
+/* ---- Math loops over contiguous double buffers (one set per dtype) ------ */
+/* EW(f) is the element function f of this dtype: cbce_ew_f (elementwise.h,
+ * double-double, ~0.5 ulp of double) for float64, cbce_ew32_f
+ * (elementwise_f32.h, plain double, enough for one rounding to float) for
+ * float32. t' = t*a + b with a = 1-s, b = s/2; s = 0 gives t' = t exactly.
+ * The fused loops call the loss and the gradient function in one iteration:
+ * both evaluate the same core, which the compiler computes once, and the
+ * values are the separate loops' values bit for bit. */
+#if CBCE_IS_F64
+#define EW(name) cbce_ew_##name
+#else
+#define EW(name) cbce_ew32_##name
+#endif
+
+static void FN(bce_loss_loop)(ptrdiff_t n, const double *restrict x, const double *restrict t,
+                              const double *restrict w, double a, double b, double *restrict out)
+{
+    ptrdiff_t i;
+    for (i = 0; i < n; i++) out[i] = w[i] * EW(bce_loss)(x[i], t[i] * a + b);
+}
+
+/* The BCE loss loops for chunks of hard labels without smoothing (a = 1,
+ * b = 0): one log per element, the same values (EW(bce_loss_hard)). */
+static void FN(bce_loss_hard_loop)(ptrdiff_t n, const double *restrict x,
+                                   const double *restrict t, const double *restrict w, double a,
+                                   double b, double *restrict out)
+{
+    ptrdiff_t i;
+    for (i = 0; i < n; i++) out[i] = w[i] * EW(bce_loss_hard)(x[i], t[i] * a + b);
+}
+
+static void FN(bce_loss_hard_dx_loop)(ptrdiff_t n, const double *restrict x,
+                                      const double *restrict t, const double *restrict w,
+                                      const double *restrict g, double a, double b,
+                                      double *restrict out, double *restrict gout)
+{
+    ptrdiff_t i;
+    for (i = 0; i < n; i++) {
+        double tt = t[i] * a + b;
+        out[i] = w[i] * EW(bce_loss_hard)(x[i], tt);
+        gout[i] = (EW(bce_dx)(x[i], tt) * w[i]) * g[i];
+    }
+}
+
+static void FN(bce_dx_loop)(ptrdiff_t n, const double *restrict x, const double *restrict t,
+                            const double *restrict w, const double *restrict g, double a,
+                            double b, double *restrict out)
+{
+    ptrdiff_t i;
+    for (i = 0; i < n; i++) out[i] = (EW(bce_dx)(x[i], t[i] * a + b) * w[i]) * g[i];
+}
+
+static void FN(bce_dt_loop)(ptrdiff_t n, const double *restrict x, const double *restrict w,
+                            const double *restrict g, double *restrict out)
+{
+    ptrdiff_t i;
+    for (i = 0; i < n; i++) out[i] = (EW(bce_dt)(x[i]) * w[i]) * g[i];
+}
+
+static void FN(bce_loss_dx_loop)(ptrdiff_t n, const double *restrict x, const double *restrict t,
+                                 const double *restrict w, const double *restrict g, double a,
+                                 double b, double *restrict out, double *restrict gout)
+{
+    ptrdiff_t i;
+    for (i = 0; i < n; i++) {
+        double tt = t[i] * a + b;
+        out[i] = w[i] * EW(bce_loss)(x[i], tt);
+        gout[i] = (EW(bce_dx)(x[i], tt) * w[i]) * g[i];
+    }
+}
+
+static void FN(bce_loss_dt_loop)(ptrdiff_t n, const double *restrict x, const double *restrict t,
+                                 const double *restrict w, const double *restrict g, double a,
+                                 double b, double *restrict out, double *restrict gout)
+{
+    ptrdiff_t i;
+    for (i = 0; i < n; i++) {
+        out[i] = w[i] * EW(bce_loss)(x[i], t[i] * a + b);
+        gout[i] = (EW(bce_dt)(x[i]) * w[i]) * g[i];
+    }
+}
+
+static void FN(logits_loss_loop)(ptrdiff_t n, const double *restrict x, const double *restrict t,
+                                 const double *restrict w, const double *restrict pw, double a,
+                                 double b, double *restrict out)
+{
+    ptrdiff_t i;
+    for (i = 0; i < n; i++) out[i] = w[i] * EW(logits_loss)(x[i], t[i] * a + b, pw[i]);
+}
+
+static void FN(logits_dx_loop)(ptrdiff_t n, const double *restrict x, const double *restrict t,
+                               const double *restrict w, const double *restrict pw,
+                               const double *restrict g, double a, double b, double *restrict out)
+{
+    ptrdiff_t i;
+    for (i = 0; i < n; i++)
+        out[i] = (EW(logits_dx)(x[i], t[i] * a + b, pw[i]) * w[i]) * g[i];
+}
+
+static void FN(logits_dt_loop)(ptrdiff_t n, const double *restrict x, const double *restrict w,
+                               const double *restrict pw, const double *restrict g,
+                               double *restrict out)
+{
+    ptrdiff_t i;
+    for (i = 0; i < n; i++) out[i] = (EW(logits_dt)(x[i], pw[i]) * w[i]) * g[i];
+}
+
+static void FN(logits_loss_dx_loop)(ptrdiff_t n, const double *restrict x,
+                                    const double *restrict t, const double *restrict w,
+                                    const double *restrict pw, const double *restrict g,
+                                    double a, double b, double *restrict out,
+                                    double *restrict gout)
+{
+    ptrdiff_t i;
+    for (i = 0; i < n; i++) {
+        double tt = t[i] * a + b;
+        out[i] = w[i] * EW(logits_loss)(x[i], tt, pw[i]);
+        gout[i] = (EW(logits_dx)(x[i], tt, pw[i]) * w[i]) * g[i];
+    }
+}
+
+static void FN(logits_loss_dt_loop)(ptrdiff_t n, const double *restrict x,
+                                    const double *restrict t, const double *restrict w,
+                                    const double *restrict pw, const double *restrict g,
+                                    double a, double b, double *restrict out,
+                                    double *restrict gout)
+{
+    ptrdiff_t i;
+    for (i = 0; i < n; i++) {
+        out[i] = w[i] * EW(logits_loss)(x[i], t[i] * a + b, pw[i]);
+        gout[i] = (EW(logits_dt)(x[i], pw[i]) * w[i]) * g[i];
+    }
+}
+
 /* Strided read of one run, widened to double. */
 static void FN(gather)(double *restrict dst, const CBCE_T *restrict src, ptrdiff_t stride,
                        ptrdiff_t n)
@@ -182,6 +300,7 @@ static void FN(gather)(double *restrict dst, const CBCE_T *restrict src, ptrdiff
     ptrdiff_t i;
     if (stride == 1) {
         for (i = 0; i < n; i++) dst[i] = (double)src[i];
+        CBCE__PREFETCH_AFTER(src + n, n * (ptrdiff_t)sizeof(CBCE_T));
     } else {
         for (i = 0; i < n; i++) dst[i] = (double)src[i * stride];
     }
@@ -218,6 +337,7 @@ static void FN(gather_chunk)(const cbce__layout *lay, cbce__cursor *cur, const c
 #if CBCE_IS_F64
             if (run == n && stride == 1) {
                 ptr[k] = src;
+                CBCE__PREFETCH_AFTER(src + n, n * (ptrdiff_t)sizeof(CBCE_T));
                 continue;
             }
 #endif
@@ -257,7 +377,7 @@ static int FN(run)(const cbce__layout *lay, const cbce__call *call)
     double lane_s[8], lane_c[8];
     cbce__cursor rd, wr_out, wr_grad;
     cbce__acc acc;
-    int ops[CBCE__NOPS], nops = 0, l;
+    int ops[CBCE__NOPS], nops = 0, l, hard = 0;
     const int is_bce = call->kind == CBCE__KIND_BCE;
     const int do_loss = (call->what & CBCE__DO_LOSS) != 0;
     const int do_grad = (call->what & CBCE__DO_GRAD) != 0;
@@ -306,8 +426,9 @@ static int FN(run)(const cbce__layout *lay, const cbce__call *call)
         n = lay->size - start;
         if (n > CBCE__CHUNK) n = CBCE__CHUNK;
         FN(gather_chunk)(lay, &rd, call, ops, nops, buf, ptr, n);
-        if (is_bce && range_bad_loop(n, ptr[CBCE__OP_INPUT], ptr[CBCE__OP_TARGET]))
+        if (is_bce && range_bad_loop(n, ptr[CBCE__OP_INPUT], ptr[CBCE__OP_TARGET], &hard))
             return range_first_bad(n, ptr[CBCE__OP_INPUT], ptr[CBCE__OP_TARGET]);
+        hard = hard && is_bce && a == 1.0 && b == 0.0;
         if (!do_loss && !do_grad) continue;
         if (do_grad && call->reduction == CBCE_REDUCTION_NONE &&
             call->data[CBCE__OP_GRAD_OUTPUT]) {
@@ -316,30 +437,39 @@ static int FN(run)(const cbce__layout *lay, const cbce__call *call)
             ptr[CBCE__OP_GRAD_OUTPUT] = buf[CBCE__OP_GRAD_OUTPUT];
         }
         /* All math before any scatter: in-place outputs may alias inputs. */
-        if (do_loss) {
-            if (is_bce)
-                bce_loss_loop(n, ptr[CBCE__OP_INPUT], ptr[CBCE__OP_TARGET], ptr[CBCE__OP_WEIGHT],
-                              a, b, buf[CBCE__OP_OUT]);
-            else
-                logits_loss_loop(n, ptr[CBCE__OP_INPUT], ptr[CBCE__OP_TARGET],
-                                 ptr[CBCE__OP_WEIGHT], ptr[CBCE__OP_POS_WEIGHT], a, b,
-                                 buf[CBCE__OP_OUT]);
-        }
-        if (do_grad) {
-            double *g_out = buf[CBCE__OP_GRAD];
-            if (is_bce && !wrt_target)
-                bce_dx_loop(n, ptr[CBCE__OP_INPUT], ptr[CBCE__OP_TARGET], ptr[CBCE__OP_WEIGHT],
-                            ptr[CBCE__OP_GRAD_OUTPUT], a, b, g_out);
-            else if (is_bce)
-                bce_dt_loop(n, ptr[CBCE__OP_INPUT], ptr[CBCE__OP_WEIGHT],
-                            ptr[CBCE__OP_GRAD_OUTPUT], g_out);
-            else if (!wrt_target)
-                logits_dx_loop(n, ptr[CBCE__OP_INPUT], ptr[CBCE__OP_TARGET],
-                               ptr[CBCE__OP_WEIGHT], ptr[CBCE__OP_POS_WEIGHT],
-                               ptr[CBCE__OP_GRAD_OUTPUT], a, b, g_out);
-            else
-                logits_dt_loop(n, ptr[CBCE__OP_INPUT], ptr[CBCE__OP_WEIGHT],
-                               ptr[CBCE__OP_POS_WEIGHT], ptr[CBCE__OP_GRAD_OUTPUT], g_out);
+        {
+            const double *x = ptr[CBCE__OP_INPUT], *t = ptr[CBCE__OP_TARGET];
+            const double *w = ptr[CBCE__OP_WEIGHT], *pw = ptr[CBCE__OP_POS_WEIGHT];
+            const double *g = ptr[CBCE__OP_GRAD_OUTPUT];
+            double *l_out = buf[CBCE__OP_OUT], *g_out = buf[CBCE__OP_GRAD];
+            if (do_loss && do_grad) {
+                if (is_bce && !wrt_target && hard)
+                    FN(bce_loss_hard_dx_loop)(n, x, t, w, g, a, b, l_out, g_out);
+                else if (is_bce && !wrt_target)
+                    FN(bce_loss_dx_loop)(n, x, t, w, g, a, b, l_out, g_out);
+                else if (is_bce)
+                    FN(bce_loss_dt_loop)(n, x, t, w, g, a, b, l_out, g_out);
+                else if (!wrt_target)
+                    FN(logits_loss_dx_loop)(n, x, t, w, pw, g, a, b, l_out, g_out);
+                else
+                    FN(logits_loss_dt_loop)(n, x, t, w, pw, g, a, b, l_out, g_out);
+            } else if (do_loss) {
+                if (hard)
+                    FN(bce_loss_hard_loop)(n, x, t, w, a, b, l_out);
+                else if (is_bce)
+                    FN(bce_loss_loop)(n, x, t, w, a, b, l_out);
+                else
+                    FN(logits_loss_loop)(n, x, t, w, pw, a, b, l_out);
+            } else if (do_grad) {
+                if (is_bce && !wrt_target)
+                    FN(bce_dx_loop)(n, x, t, w, g, a, b, g_out);
+                else if (is_bce)
+                    FN(bce_dt_loop)(n, x, w, g, g_out);
+                else if (!wrt_target)
+                    FN(logits_dx_loop)(n, x, t, w, pw, g, a, b, g_out);
+                else
+                    FN(logits_dt_loop)(n, x, w, pw, g, g_out);
+            }
         }
         if (reduce) {
             ptrdiff_t n8 = (n + 7) & ~(ptrdiff_t)7, i;
@@ -368,3 +498,4 @@ static int FN(run)(const cbce__layout *lay, const cbce__call *call)
 }
 
 #undef FN
+#undef EW

@@ -303,13 +303,10 @@ CBCE_INLINE double cbce_log_reduce(double x, double *f)
     return kd - cbce_blend(sub, 54.0, 0.0);
 }
 
-/* log(x) as a double-double. log(0) = -inf, log(x<0) = NaN, log(inf) = inf,
- * log(NaN) = NaN (lo = 0 for all of these). Error ~2^-59 relative. */
-CBCE_INLINE cbce_dd cbce_log_dd(double x)
+/* The special values of log(x) applied to the pair r computed for x > 0:
+ * log(0) = -inf, log(x<0) = NaN, log(inf) = inf, log(NaN) = NaN (lo = 0). */
+CBCE_INLINE cbce_dd cbce_log_dd_specials(double x, cbce_dd r)
 {
-    double f;
-    double kd = cbce_log_reduce(x, &f);
-    cbce_dd r = cbce_log1p_reduced_dd(kd, f, 0.0, 0.0);
     uint64_t bits = cbce_asu64(x);
     /* ok: 0 < x < inf (bit patterns of +0 < x < +inf) */
     cbce_mask sign = (uint64_t)0 - (bits >> 63);
@@ -320,6 +317,14 @@ CBCE_INLINE cbce_dd cbce_log_dd(double x)
     r.hi = cbce_blend(ok, r.hi, sv);
     r.lo = cbce_blend(ok, r.lo, 0.0);
     return r;
+}
+
+/* log(x) as a double-double, specials as above. Error ~2^-59 relative. */
+CBCE_INLINE cbce_dd cbce_log_dd(double x)
+{
+    double f;
+    double kd = cbce_log_reduce(x, &f);
+    return cbce_log_dd_specials(x, cbce_log1p_reduced_dd(kd, f, 0.0, 0.0));
 }
 
 /* log1p(x) for x = x.hi + x.lo >= -1, as a double-double.
@@ -335,6 +340,58 @@ CBCE_INLINE cbce_dd cbce_log_dd(double x)
  * scalar code, but a vector loop evaluates every path anyway, and this form
  * is uniformly accurate over the whole range.
  * Specials: log1p(-1) = -inf, x < -1 -> NaN, +inf -> +inf, NaN -> NaN. */
+
+/* The part of cbce_log1p_dd for x.hi in [-1, 1] (so u = 1 + x in [0, 2]:
+ * never beyond 2^1000, no second log needed): what the element formulas use
+ * (log(1 - x) for a probability x, log1p(e) for e = exp(-a) in (0, 1]),
+ * bit for bit the value cbce_log1p_dd gives there. u == 0 (x == -1) gives
+ * (-inf, 0); NaN in x.hi gives an unspecified value (callers re-select). */
+typedef struct cbce_log1p_red {
+    double kd, f, fl, fl2; /* the arguments of cbce_log1p_reduced_dd */
+    cbce_mask zero;        /* u == 0 */
+} cbce_log1p_red;
+
+CBCE_INLINE cbce_log1p_red cbce_log1p_le1_reduce(cbce_dd x)
+{
+    cbce_log1p_red red;
+    cbce_dd u = cbce_two_sum(1.0, x.hi);
+    double sc, uc;
+    uint64_t field;
+    /* u.hi >= 2^-53 unless it is 0 (x.hi >= -1 is a multiple of 2^-53 near
+     * -1), so no subnormal scaling is needed. */
+    red.zero = cbce_m_zero(u.hi);
+    uc = cbce_blend(red.zero, 1.0, u.hi);
+    {
+        const uint64_t sqrt_half = UINT64_C(0x3fe6a09e667f3bcd);
+        uint64_t tmp = cbce_asu64(uc) - sqrt_half + (UINT64_C(1) << 63);
+        field = tmp >> 52; /* k + 2048 */
+        red.f = cbce_asf64((tmp & UINT64_C(0x000fffffffffffff)) + sqrt_half) - 1.0;
+        red.kd = cbce_asf64(UINT64_C(0x4330000000000000) | field) - (0x1p52 + 2048.0);
+    }
+    /* 2^-k: biased exponent 1023 - k = 3071 - field */
+    sc = cbce_asf64((UINT64_C(3071) - field) << 52);
+    red.fl = u.lo * sc;
+    red.fl2 = x.lo * sc;
+    return red;
+}
+
+/* The specials of cbce_log1p_dd_le1 applied to its pair r. */
+CBCE_INLINE cbce_dd cbce_log1p_le1_specials(cbce_dd x, cbce_mask zero, cbce_dd r)
+{
+    r.hi = cbce_blend(zero, -CBCE_INF, r.hi);
+    r.lo = cbce_blend(zero, 0.0, r.lo);
+    /* NaN in x.lo (not x.hi) would be lost above */
+    r.hi = cbce_blend(cbce_m_nan(x.lo), x.lo, r.hi);
+    return r;
+}
+
+CBCE_INLINE cbce_dd cbce_log1p_dd_le1(cbce_dd x)
+{
+    cbce_log1p_red red = cbce_log1p_le1_reduce(x);
+    cbce_dd r = cbce_log1p_reduced_dd(red.kd, red.f, red.fl, red.fl2);
+    return cbce_log1p_le1_specials(x, red.zero, r);
+}
+
 CBCE_INLINE cbce_dd cbce_log1p_dd(cbce_dd x)
 {
     cbce_dd u = cbce_two_sum(1.0, x.hi);
@@ -465,7 +522,7 @@ CBCE_INLINE cbce_dd cbce_softplus_neg_dd_scaled(double a, double *scale)
     cbce_mask tiny = cbce_m_lt(CBCE_TINY_EXP_ARG, a);
     e.hi = p.hi * sc;
     e.lo = p.lo * sc;
-    cbce_dd l = cbce_log1p_dd(e);
+    cbce_dd l = cbce_log1p_dd_le1(e); /* e in (0, 1] (NaN: re-selected by callers) */
     *scale = cbce_blend(tiny, sc, 1.0);
     return cbce_dd_sel(tiny, p, l);
 }

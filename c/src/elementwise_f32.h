@@ -1,0 +1,161 @@
+/*
+ * elementwise_f32.h -- the per-element formulas of cbce (SPEC 2.1) for the
+ * float32 kernels: the same functions as elementwise.h (cbce_ew32_* for
+ * cbce_ew_*, plus cbce_ew32_bce_loss_hard), evaluated in plain double.
+ *
+ * Why plain double is enough here
+ * -------------------------------
+ * The float32 kernels widen their operands to double, call these, multiply
+ * by weight and grad_output in double and round once to float. A double
+ * result with relative error delta rounds to within 0.5 + delta*2^24 float
+ * ulp of the exact value. Every formula below combines its terms without
+ * cancellation (both terms of each loss have one sign; the gradients that
+ * subtract are measured in ulps of the larger term, SPEC 3), so delta is a
+ * few double roundings (~2^-50) plus the kernels' ~2^-33 (vmath_plain.h):
+ * the float results are within 0.5 + 2^-8 ulp. c/tests/test_vmath.c checks
+ * this against long double on random points and against the double-double
+ * functions of elementwise.h on sweeps of float32 inputs.
+ *
+ * Divisions
+ * ---------
+ * Divisions are the most expensive operation in these loops. The logits
+ * formulas compute ONE reciprocal and derive both quotients they need from
+ * it (1/((2+e)*(1+e)) gives e/(2+e) and e/(1+e); relative error a few
+ * double ulps).
+ * The loss and the gradient functions evaluate the same core
+ * (cbce_ew32_logits_core) with the same operations, so a fused loop that
+ * calls both has one set of common subexpressions for the compiler to
+ * share -- and the fused results are the separate results bit for bit
+ * (SPEC 1.2), by construction. The BCE logs keep one division each instead:
+ * then log(x) and log(1-x) are independent, and hard labels (t in {0, 1},
+ * the common case) need only one of them (cbce_ew32_bce_loss_hard).
+ *
+ * Inputs the float32 kernels never produce in x (subnormal doubles) are
+ * not special-cased. The BCE formulas take x, t in [0, 1] only (the kernels
+ * reject anything else, NaN included, before any math: no NaN selects
+ * here); the logits formulas re-select NaN at the end as in elementwise.h.
+ */
+#ifndef CBCE_ELEMENTWISE_F32_H
+#define CBCE_ELEMENTWISE_F32_H
+
+#include "elementwise.h"
+#include "vmath_plain.h"
+
+/* max(v, -100); log(0) here is about -709, so it clamps too. */
+CBCE_INLINE double cbce_ew32_clamp100(double v)
+{
+    return cbce_blend(cbce_m_lt(v, -100.0), -100.0, v);
+}
+
+/* max(log(y) + c, -100) for y in [0, 1] (+0, not -0, for zero) and a
+ * correction c (0, or the rounding error of y = 1 - x below). The + c is
+ * done even for c = 0, so that log(x) here and in the one-log path of
+ * cbce_ew32_bce_loss_hard are the same operations; it also turns a -0 into
+ * +0, so neither log is ever -0 (which the hard-label identity needs). */
+CBCE_INLINE double cbce_ew32_log01(double y, double c)
+{
+    double f, k = cbce_p_log_reduce(y, &f);
+    return cbce_ew32_clamp100((k * CBCE_LN2 + cbce_p_log1p_s(f / (2.0 + f))) + c);
+}
+
+/* u = 1 - x and its rounding error: u is exact for float x >= 2^-29 (and
+ * x >= 1/2: Sterbenz); below, log(1-x) = log(u) + c/u with c = (1-u) - x,
+ * and c/u is replaced by c (u > 1 - 2^-29: the difference is below 2^-80 of
+ * the result). x + 0.0 turns an input -0 into +0 (the bit trick of
+ * cbce_p_log_reduce would read -0 as a huge number). */
+CBCE_INLINE double cbce_ew32_one_minus(double *x, double *c)
+{
+    double xp = *x + 0.0, u = 1.0 - xp;
+    *c = (1.0 - u) - xp;
+    *x = xp;
+    return u;
+}
+
+/* BCE loss: -(t*max(log x,-100) + (1-t)*max(log(1-x),-100)), x, t in [0, 1]. */
+CBCE_INLINE double cbce_ew32_bce_loss(double x, double t)
+{
+    double c, u = cbce_ew32_one_minus(&x, &c);
+    double l1 = cbce_ew32_log01(x, 0.0), l2 = cbce_ew32_log01(u, c);
+    return -(t * l1 + (1.0 - t) * l2);
+}
+
+/* The BCE loss for t in {0, 1} exactly (the kernels call it for chunks of
+ * hard labels without label smoothing): one log, of x (t = 1) or of 1 - x
+ * (t = 0). The same value as cbce_ew32_bce_loss bit for bit: there, t = 1
+ * gives -(l1 + 0*l2) and t = 0 gives -(0*l1 + l2), and adding a zero to a
+ * log that is never -0 changes nothing. */
+CBCE_INLINE double cbce_ew32_bce_loss_hard(double x, double t)
+{
+    double c, u = cbce_ew32_one_minus(&x, &c);
+    cbce_mask one = cbce_m_lt(0.5, t);
+    return -cbce_ew32_log01(cbce_blend(one, x, u), cbce_blend(one, 0.0, c));
+}
+
+/* BCE d/dx: (x - t) / max(x*(1-x), eps). */
+CBCE_INLINE double cbce_ew32_bce_dx(double x, double t)
+{
+    const double eps = (double)1e-12f;
+    double c, u = cbce_ew32_one_minus(&x, &c);
+    double d = x * u;
+    return (x - t) / cbce_blend(cbce_m_lt(d, eps), eps, d);
+}
+
+/* BCE d/dt: max(log(1-x),-100) - max(log x,-100). */
+CBCE_INLINE double cbce_ew32_bce_dt(double x)
+{
+    double c, u = cbce_ew32_one_minus(&x, &c);
+    return cbce_ew32_log01(u, c) - cbce_ew32_log01(x, 0.0);
+}
+
+/* ---- BCE with logits -------------------------------------------------------- */
+
+/* For a = |x| >= 0: *sp = softplus(-a) = log1p(e), e = exp(-a), and the
+ * return value sigmoid(-a) = e/(1+e), from one division: log1p(e) =
+ * 2 atanh(e/(2+e)) (e in (0, 1]: no exponent reduction, and no rounding of
+ * 1 + e enters), and r = 1/((2+e)*(1+e)) gives e/(2+e) = (e*(1+e))*r and
+ * e/(1+e) = (e*(2+e))*r (a few double ulps each). */
+CBCE_INLINE double cbce_ew32_logits_core(double a, double *sp)
+{
+    double e = cbce_p_exp_neg(a);
+    double u = 1.0 + e, d = 2.0 + e;
+    double r = 1.0 / (d * u);
+    *sp = cbce_p_log1p_s3((e * u) * r);
+    return (e * d) * r;
+}
+
+/* Logits loss: x > 0: (1-t)*a + lw*sp; x <= 0: pw*t*a + lw*sp, with
+ * lw = (1-t) + pw*t (two non-negative terms for pw >= 0: no cancellation,
+ * unlike 1 + (pw-1)*t at pw ~ 0, t ~ 1). c*a is 0 when c == 0 (a infinite:
+ * the limit). */
+CBCE_INLINE double cbce_ew32_logits_loss(double x, double t, double pw)
+{
+    double a = cbce_vabs(x), sp;
+    cbce_mask pos = cbce_m_lt(0.0, x);
+    double omt = 1.0 - t, pt = pw * t;
+    (void)cbce_ew32_logits_core(a, &sp);
+    double v = cbce_ew_mul_lim(cbce_blend(pos, omt, pt), a) + (omt + pt) * sp;
+    return cbce_blend(cbce_m_nan(x), x, v);
+}
+
+/* Logits d/dx: x > 0: (1-t) - lw*s; x <= 0: lw*s - pw*t, s = sigmoid(-a). */
+CBCE_INLINE double cbce_ew32_logits_dx(double x, double t, double pw)
+{
+    double a = cbce_vabs(x), sp;
+    cbce_mask pos = cbce_m_lt(0.0, x);
+    double omt = 1.0 - t, pt = pw * t;
+    double lws = (omt + pt) * cbce_ew32_logits_core(a, &sp);
+    double v = cbce_blend(pos, omt - lws, lws - pt);
+    return cbce_blend(cbce_m_nan(x), x, v);
+}
+
+/* Logits d/dt: x > 0: -a + (pw-1)*sp; x <= 0: pw*a + (pw-1)*sp. */
+CBCE_INLINE double cbce_ew32_logits_dt(double x, double pw)
+{
+    double a = cbce_vabs(x), sp;
+    cbce_mask pos = cbce_m_lt(0.0, x);
+    (void)cbce_ew32_logits_core(a, &sp);
+    double v = cbce_blend(pos, -a, cbce_ew_mul_lim(pw, a)) + (pw - 1.0) * sp;
+    return cbce_blend(cbce_m_nan(x), x, v);
+}
+
+#endif /* CBCE_ELEMENTWISE_F32_H */
