@@ -4,6 +4,12 @@ The C sources and their per-level flags come from c/sources.txt, the one list th
 Makefile also reads, so the Python build and `make -C c` compile the same code
 with the same flags. Each level is its own build_clib library because
 setuptools applies `cflags` per library.
+
+The extension targets CPython's stable ABI (limited API of 3.11, the first with the
+buffer protocol), so one `cp311-abi3` wheel serves every later CPython. Free-threaded
+interpreters (3.13t, 3.14t) have no stable ABI yet: there the module is built for the
+running version and declared free-threading compatible (it keeps no Python-level
+state; the C core is thread safe, see cbce.h). CBCE_LIMITED_API=0 turns abi3 off.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import os
 import platform
 import shutil
 import sys
+import sysconfig
 
 from Cython.Build import cythonize
 from setuptools import Extension, setup
@@ -44,6 +51,11 @@ def _is_msvc() -> bool:
     return sys.platform == "win32" and "GCC" not in sys.version
 
 
+FREE_THREADED = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
+# Py_LIMITED_API=0x030B0000: the stable ABI as of 3.11 (PyObject_GetBuffer joined it then).
+LIMITED_API = not FREE_THREADED and os.environ.get("CBCE_LIMITED_API", "1") != "0"
+
+
 def read_sources() -> list[tuple[str, list[str], list[str], list[str]]]:
     """Parse c/sources.txt: `library arch file.c [file.c ...] : gcc-flags | msvc-flags`."""
     entries = []
@@ -62,7 +74,14 @@ def read_sources() -> list[tuple[str, list[str], list[str], list[str]]]:
 def c_libraries() -> list[tuple[str, dict]]:
     arch = _target_arch()
     msvc = _is_msvc()
-    common = ["/fp:precise"] if msvc else ["-std=c99", "-O3", "-ffp-contract=off", "-fno-fast-math"]
+    # MSVC: /std:c11 for the C99 parts its default mode lacks (restrict, hexadecimal
+    # float literals); /fp:precise keeps IEEE semantics and, since VS 2022, does not
+    # contract a*b+c into an FMA (that takes /fp:contract), like -ffp-contract=off.
+    common = (
+        ["/std:c11", "/fp:precise"]
+        if msvc
+        else ["-std=c99", "-O3", "-ffp-contract=off", "-fno-fast-math"]
+    )
     if not msvc:
         common.append("-fvisibility=hidden")
     libs = []
@@ -104,7 +123,9 @@ extensions = [
         "cbce._core",
         sources=[os.path.join("src", "cbce", "_core.pyx")],
         include_dirs=INCLUDE_DIRS,
-        extra_compile_args=[] if _is_msvc() else ["-ffp-contract=off"],
+        extra_compile_args=["/fp:precise"] if _is_msvc() else ["-ffp-contract=off"],
+        define_macros=[("Py_LIMITED_API", "0x030B0000")] if LIMITED_API else [],
+        py_limited_api=LIMITED_API,
     )
 ]
 
@@ -113,7 +134,17 @@ setup(
     ext_modules=cythonize(
         extensions,
         include_path=["src"],
-        compiler_directives={"language_level": "3", "boundscheck": False, "wraparound": False},
+        compiler_directives={
+            "language_level": "3",
+            "boundscheck": False,
+            "wraparound": False,
+            # Sets Py_mod_gil = Py_MOD_GIL_NOT_USED on free-threaded builds (no effect
+            # elsewhere): the module holds no mutable Python state and releases the
+            # GIL around every kernel anyway.
+            "freethreading_compatible": True,
+        },
     ),
     cmdclass={"build_py": build_py_with_headers},
+    # The wheel tag: cp311-abi3 (pip installs it on any CPython >= 3.11).
+    options={"bdist_wheel": {"py_limited_api": "cp311"}} if LIMITED_API else {},
 )
