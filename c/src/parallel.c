@@ -1,0 +1,177 @@
+/*
+ * parallel.c -- one kernel call on several threads, with results that do not
+ * depend on how many.
+ *
+ * Why it looks like this
+ * ----------------------
+ * - Split: contiguous ranges of whole CBCE_SUM_BLOCK blocks, one per thread.
+ *   Reductions already sum block by block into an exact superaccumulator, so
+ *   a task summing its blocks into its own accumulator and the exact merge
+ *   afterwards give the same bits as one thread. Elementwise outputs are
+ *   independent per element.
+ * - Errors: the BCE range check reports the offending element with the
+ *   smallest logical index. Tasks are in logical order and each reports its
+ *   own first bad element, so the first failing task's status is the
+ *   single-threaded one. A task stops early once an EARLIER task has failed
+ *   (its own findings can no longer matter); earlier tasks keep going.
+ * - Small inputs stay on the calling thread: a thread is only worth starting
+ *   for at least cbce__min_per_thread elements (starting and joining one costs
+ *   tens of microseconds).
+ * - Threads are started per call rather than kept in a pool: at the sizes
+ *   where threading pays, the start-up is a few percent of the work, and
+ *   per-call threads need no global state, no locks between concurrent
+ *   callers, and no shutdown.
+ * - Interrupts: only the calling thread runs the caller's hook (a Python
+ *   signal check must run there), every INTERRUPT_EVERY of its own elements;
+ *   a nonzero answer raises a shared flag that every task polls per block.
+ */
+#include <stdlib.h>
+
+#include "internal.h"
+#include "threads.h"
+
+/* Break-even (measured on x86-64, 2 cores): below ~2^17 elements per
+ * thread, starting a thread costs more than it saves. */
+ptrdiff_t cbce__min_per_thread = (ptrdiff_t)1 << 17;
+/* Upper bound on threads of one call. */
+#define MAX_THREADS 256
+/* The calling thread consults the interrupt hook this often (elements of its
+ * own range; a whole number of blocks). */
+#define INTERRUPT_EVERY ((ptrdiff_t)1 << 18)
+
+/* Not a public status: a task gave up because an earlier one failed. */
+#define MOOT (-1)
+
+struct cbce__job {
+    const cbce__layout *lay;
+    const cbce__call *call;
+    cbce__kernel_fn fn;
+    cbce__task *tasks;
+    int stop; /* flag: the hook asked to stop */
+};
+
+int cbce__task_poll(cbce__task *task, ptrdiff_t done)
+{
+    cbce__job *job = task->job;
+    int j;
+    if (task->on_caller && job->call->interrupt &&
+        (done - task->begin) % INTERRUPT_EVERY == 0 &&
+        job->call->interrupt(job->call->interrupt_ctx) != 0) {
+        cbce__flag_set(&job->stop, 1);
+        return CBCE_INTERRUPTED;
+    }
+    if (cbce__flag_get(&job->stop)) return CBCE_INTERRUPTED;
+    for (j = 0; j < task->index; j++) {
+        if (cbce__flag_get(&job->tasks[j].failed)) return MOOT;
+    }
+    return CBCE_OK;
+}
+
+static void run_task(void *arg)
+{
+    cbce__task *task = (cbce__task *)arg;
+    cbce__job *job = task->job;
+    task->status = job->fn(job->lay, job->call, task);
+    if (task->status == CBCE_INPUT_OUT_OF_RANGE || task->status == CBCE_TARGET_OUT_OF_RANGE)
+        cbce__flag_set(&task->failed, 1);
+}
+
+/* How many threads this call uses: the request, capped so that each thread
+ * gets at least cbce__min_per_thread elements and one block. */
+static int thread_count(const cbce__layout *lay, int requested)
+{
+    ptrdiff_t nblocks = (lay->size + CBCE_SUM_BLOCK - 1) / CBCE_SUM_BLOCK;
+    ptrdiff_t cap = lay->size / cbce__min_per_thread;
+    ptrdiff_t nt = requested;
+    if (nt > MAX_THREADS) nt = MAX_THREADS;
+    if (nt > cap) nt = cap;
+    if (nt > nblocks) nt = nblocks;
+    return nt < 1 ? 1 : (int)nt;
+}
+
+static void task_init(cbce__task *task, cbce__job *job, int index, int ntasks)
+{
+    ptrdiff_t nblocks = (job->lay->size + CBCE_SUM_BLOCK - 1) / CBCE_SUM_BLOCK;
+    /* Blocks [index*nb/nt, (index+1)*nb/nt); the products stay far below
+     * PTRDIFF_MAX (nb < 2^51 for any addressable array, nt <= 256). */
+    ptrdiff_t b0 = nblocks * index / ntasks, b1 = nblocks * (index + 1) / ntasks;
+    task->begin = b0 * CBCE_SUM_BLOCK;
+    task->end = b1 * CBCE_SUM_BLOCK < job->lay->size ? b1 * CBCE_SUM_BLOCK : job->lay->size;
+    task->on_caller = index == 0;
+    task->status = CBCE_OK;
+    task->failed = 0;
+    task->index = index;
+    task->job = job;
+    cbce__acc_init(&task->acc);
+}
+
+/* Runs tasks[0] here and the others on new threads (or here, after
+ * tasks[0], when a thread cannot be started), then waits for all. */
+static void run_tasks(cbce__task *tasks, cbce__thread *threads, int nt)
+{
+    int k;
+    unsigned char started[MAX_THREADS];
+    for (k = 1; k < nt; k++) started[k] = cbce__thread_start(&threads[k], run_task, &tasks[k]) == 0;
+    run_task(&tasks[0]);
+    for (k = 1; k < nt; k++) {
+        if (!started[k]) {
+            tasks[k].on_caller = 1;
+            run_task(&tasks[k]);
+        }
+    }
+    for (k = 1; k < nt; k++) {
+        if (started[k]) cbce__thread_join(&threads[k]);
+    }
+}
+
+int cbce__run_parallel(const cbce__layout *lay, const cbce__call *call, cbce__kernel_fn fn,
+                       int f64)
+{
+    cbce__job job;
+    cbce__task one, *tasks = &one;
+    cbce__thread *threads = NULL;
+    void *mem = NULL;
+    int nt = thread_count(lay, call->num_threads), k, status = CBCE_OK;
+
+    job.lay = lay;
+    job.call = call;
+    job.fn = fn;
+    job.stop = 0;
+    if (nt > 1) {
+        /* Threaded calls allocate their task list; without memory the call
+         * simply runs on this thread (same results). */
+        mem = malloc((size_t)nt * (sizeof(cbce__task) + sizeof(cbce__thread)));
+        if (mem) {
+            tasks = (cbce__task *)mem;
+            threads = (cbce__thread *)(void *)(tasks + nt);
+        } else {
+            nt = 1;
+        }
+    }
+    job.tasks = tasks;
+    for (k = 0; k < nt; k++) task_init(&tasks[k], &job, k, nt);
+    if (nt == 1)
+        run_task(&tasks[0]);
+    else
+        run_tasks(tasks, threads, nt);
+
+    /* The first task (in logical order) that did not succeed decides; an
+     * interruption anywhere makes the whole call interrupted. */
+    for (k = 0; k < nt; k++) {
+        if (tasks[k].status == CBCE_INTERRUPTED) status = CBCE_INTERRUPTED;
+    }
+    for (k = 0; k < nt && status == CBCE_OK; k++) {
+        if (tasks[k].status != CBCE_OK) status = tasks[k].status;
+    }
+    if (status == CBCE_OK && (call->what & CBCE__DO_LOSS) &&
+        call->reduction != CBCE_REDUCTION_NONE) {
+        double r;
+        for (k = 1; k < nt; k++) cbce__acc_merge(&tasks[0].acc, &tasks[k].acc);
+        r = call->reduction == CBCE_REDUCTION_MEAN ? cbce__acc_mean(&tasks[0].acc, lay->size)
+                                                   : cbce__acc_round(&tasks[0].acc);
+        *call->total = f64 ? r : (double)(float)r;
+    }
+    free(mem);
+    /* MOOT never survives: a moot task follows a failed one. */
+    return status;
+}
