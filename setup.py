@@ -105,6 +105,8 @@ extensions = [
         sources=[os.path.join("src", "cbce", "_core.pyx")],
         include_dirs=INCLUDE_DIRS,
         extra_compile_args=[] if _is_msvc() else ["-ffp-contract=off"],
+        # The C core starts POSIX threads (c/src/threads.c; Win32 threads on Windows).
+        extra_link_args=[] if sys.platform == "win32" else ["-pthread"],
     )
 ]
 

@@ -10,6 +10,7 @@
  * test_kernels.c; here every thread count must reproduce them bit for bit.
  * Prints "N passed, N failed" last.
  */
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -131,7 +132,9 @@ static views views_new(const cfg *c)
                                   : (u - 0.5) * ((i % 3) ? 20.0 : 400.0);
         put(v.x, c->f64, i, x);
         put(v.t, c->f64, i, (i % 4 == 0) ? 1.0 : (i % 4 == 1) ? 0.0 : urand());
-        put(v.w, c->f64, i, 0.25 + 2.0 * urand());
+        /* Weights over 2^-30 .. 2^30, so that partial sums round and a
+         * split inside a block would show in the bits. */
+        put(v.w, c->f64, i, (0.25 + 2.0 * urand()) * ldexp(1.0, (int)(i * 7919 % 61) - 30));
         put(v.pw, c->f64, i, 0.5 + 3.0 * urand());
         put(v.g, c->f64, i, urand() - 0.3);
     }
