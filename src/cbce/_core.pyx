@@ -28,8 +28,42 @@ cdef extern from "Python.h":
     # through its return value and leaves the exception pending for run().
     int check_signals "PyErr_CheckSignals" ()
 
+cdef extern from *:
+    """
+    /* A monotonic clock readable without the GIL (PyTime_MonotonicRaw is 3.13+). */
+    #if defined(_WIN32)
+    #ifndef WIN32_LEAN_AND_MEAN
+    #define WIN32_LEAN_AND_MEAN
+    #endif
+    #include <windows.h>
+    static double cbce_monotonic_seconds(void)
+    {
+        return (double)GetTickCount64() * 1e-3;
+    }
+    #else
+    #include <time.h>
+    static double cbce_monotonic_seconds(void)
+    {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+    }
+    #endif
+    """
+    double monotonic_seconds "cbce_monotonic_seconds" () nogil
+
 # Signal handlers run only in the main thread, so only calls made there poll.
 cdef unsigned long main_thread_ident = threading.main_thread().ident
+
+# Seconds between signal checks during one call. Each check takes the GIL, which can
+# wait up to sys.getswitchinterval() (5 ms) while another Python thread runs, so
+# checking at the kernel's pace (every 2^18 elements, well under a millisecond) could
+# throttle the call; every 50 ms costs at most ~10% then, and Ctrl-C still feels
+# immediate.
+DEF SIGNAL_CHECK_INTERVAL = 0.05
+
+cdef struct signal_poll:
+    double next_check  # monotonic_seconds() of the next check
 
 # Operations of one call (a bit set), shared with _functional.
 cdef enum:
@@ -112,7 +146,13 @@ cdef int check_signals_hook(void *ctx) noexcept nogil:
     """cbce_args.interrupt: run Python's signal handlers (e.g. SIGINT's, which
     raises KeyboardInterrupt) and ask the kernel to stop if one raised. The
     kernel calls it on this thread between blocks, about every 2^18 of the
-    elements this thread processes; it holds the GIL only briefly."""
+    elements this thread processes; it takes the GIL (briefly) only once per
+    SIGNAL_CHECK_INTERVAL."""
+    cdef signal_poll *poll = <signal_poll *> ctx
+    cdef double now = monotonic_seconds()
+    if now < poll.next_check:
+        return 0
+    poll.next_check = now + SIGNAL_CHECK_INTERVAL
     with gil:
         return check_signals() != 0
 
@@ -155,6 +195,7 @@ def run(int ops, bint logits, object input, object target, object weight, object
     """
     cdef strided_buffer bufs[N_SLOTS]
     cdef cbce_args a
+    cdef signal_poll poll
     cdef double total = 0.0
     cdef int status, i
     cdef bint f64
@@ -179,7 +220,9 @@ def run(int ops, bint logits, object input, object target, object weight, object
         a.interrupt = NULL
         a.interrupt_ctx = NULL
         if PyThread_get_thread_ident() == main_thread_ident:
+            poll.next_check = monotonic_seconds() + SIGNAL_CHECK_INTERVAL
             a.interrupt = check_signals_hook
+            a.interrupt_ctx = &poll
         with nogil:
             status = call_kernel(ops, logits, f64, &a, as_output(&bufs[5]), &total,
                                  as_output(&bufs[6]))
