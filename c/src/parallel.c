@@ -47,6 +47,8 @@ struct cbce__job {
     const cbce__call *call;
     cbce__kernel_fn fn;
     cbce__task *tasks;
+    cbce__thread *threads; /* threads[k] runs tasks[k] (k >= 1) */
+    int ntasks;
     int stop; /* flag: the hook asked to stop */
 };
 
@@ -67,13 +69,35 @@ int cbce__task_poll(cbce__task *task, ptrdiff_t done)
     return CBCE_OK;
 }
 
+/* Runs one task and, first, starts its two children in the task tree
+ * (2k+1, 2k+2): threads start threads, so the last of nt starts after about
+ * 2*log2(nt) thread start-ups instead of nt. A child whose thread cannot be
+ * started runs here after this task. */
 static void run_task(void *arg)
 {
     cbce__task *task = (cbce__task *)arg;
     cbce__job *job = task->job;
+    int c, child[2];
+    unsigned char started[2] = {0, 0};
+    child[0] = 2 * task->index + 1;
+    child[1] = 2 * task->index + 2;
+    for (c = 0; c < 2; c++) {
+        if (child[c] < job->ntasks)
+            started[c] = cbce__thread_start(&job->threads[child[c]], run_task,
+                                            &job->tasks[child[c]]) == 0;
+    }
     task->status = job->fn(job->lay, job->call, task);
     if (task->status == CBCE_INPUT_OUT_OF_RANGE || task->status == CBCE_TARGET_OUT_OF_RANGE)
         cbce__flag_set(&task->failed, 1);
+    for (c = 0; c < 2; c++) {
+        if (child[c] >= job->ntasks) continue;
+        if (started[c]) {
+            cbce__thread_join(&job->threads[child[c]]);
+        } else {
+            job->tasks[child[c]].on_caller = task->on_caller;
+            run_task(&job->tasks[child[c]]);
+        }
+    }
 }
 
 /* How many threads this call uses: the request, capped so that each thread
@@ -105,31 +129,12 @@ static void task_init(cbce__task *task, cbce__job *job, int index, int ntasks)
     cbce__acc_init(&task->acc);
 }
 
-/* Runs tasks[0] here and the others on new threads (or here, after
- * tasks[0], when a thread cannot be started), then waits for all. */
-static void run_tasks(cbce__task *tasks, cbce__thread *threads, int nt)
-{
-    int k;
-    unsigned char started[MAX_THREADS];
-    for (k = 1; k < nt; k++) started[k] = cbce__thread_start(&threads[k], run_task, &tasks[k]) == 0;
-    run_task(&tasks[0]);
-    for (k = 1; k < nt; k++) {
-        if (!started[k]) {
-            tasks[k].on_caller = 1;
-            run_task(&tasks[k]);
-        }
-    }
-    for (k = 1; k < nt; k++) {
-        if (started[k]) cbce__thread_join(&threads[k]);
-    }
-}
-
 int cbce__run_parallel(const cbce__layout *lay, const cbce__call *call, cbce__kernel_fn fn,
                        int f64)
 {
     cbce__job job;
     cbce__task one, *tasks = &one;
-    cbce__thread *threads = NULL;
+    cbce__thread *threads = NULL; /* unused when nt == 1 */
     void *mem = NULL;
     int nt = thread_count(lay, call->num_threads), k, status = CBCE_OK;
 
@@ -149,11 +154,10 @@ int cbce__run_parallel(const cbce__layout *lay, const cbce__call *call, cbce__ke
         }
     }
     job.tasks = tasks;
+    job.threads = threads;
+    job.ntasks = nt;
     for (k = 0; k < nt; k++) task_init(&tasks[k], &job, k, nt);
-    if (nt == 1)
-        run_task(&tasks[0]);
-    else
-        run_tasks(tasks, threads, nt);
+    run_task(&tasks[0]); /* and, through the task tree, all others */
 
     /* The first task (in logical order) that did not succeed decides; an
      * interruption anywhere makes the whole call interrupted. */
