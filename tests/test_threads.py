@@ -15,8 +15,9 @@ from helpers import assert_bitwise_equal
 
 import cbce
 
-# A call uses a thread only for >= 2^17 elements of its own, so 3 threads need 3 * 2^17;
-# the odd tail leaves a partial last block.
+# A call uses a thread only for >= 2^16 elements of its own (c/src/parallel.c), so 3
+# threads need 3 * 2^16 (kept above 3 * 2^17 should that threshold grow); the odd tail
+# leaves a partial last block.
 N_THREE_WAY = 3 * 2**17 + 4099
 
 FUNCS = {

@@ -123,7 +123,7 @@ typedef struct cbce_args {
  * whole CBCE_SUM_BLOCK blocks and runs them on up to num_threads threads (at
  * most 256, the calling thread included; POSIX threads, Win32 threads on
  * Windows), started for the call and joined before it returns. Inputs too small to
- * profit (fewer than ~2^17 elements per thread) use fewer threads or none.
+ * profit (fewer than ~2^16 elements per thread) use fewer threads or none.
  * Results are bitwise identical for every num_threads: elementwise outputs
  * are independent, block sums are combined exactly, and a range error
  * reports the offending element with the smallest logical index (its input
