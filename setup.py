@@ -126,6 +126,8 @@ extensions = [
         extra_compile_args=["/fp:precise"] if _is_msvc() else ["-ffp-contract=off"],
         define_macros=[("Py_LIMITED_API", "0x030B0000")] if LIMITED_API else [],
         py_limited_api=LIMITED_API,
+        # The C core starts POSIX threads (c/src/threads.c; Win32 threads on Windows).
+        extra_link_args=[] if sys.platform == "win32" else ["-pthread"],
     )
 ]
 

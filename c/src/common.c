@@ -69,6 +69,18 @@ void cbce__cursor_init(cbce__cursor *cur, const cbce__layout *lay)
     for (k = 0; k < CBCE__NOPS; k++) cur->off[k] = 0;
 }
 
+void cbce__cursor_seek(cbce__cursor *cur, const cbce__layout *lay, ptrdiff_t index)
+{
+    int k, d;
+    cbce__cursor_init(cur, lay);
+    for (d = lay->ndim - 1; d >= 0 && index > 0; d--) {
+        ptrdiff_t i = index % lay->shape[d];
+        index /= lay->shape[d];
+        cur->idx[d] = i;
+        for (k = 0; k < CBCE__NOPS; k++) cur->off[k] += i * lay->strides[k][d];
+    }
+}
+
 void cbce__cursor_advance(cbce__cursor *cur, const cbce__layout *lay, ptrdiff_t run)
 {
     int k, d, in = lay->ndim - 1;

@@ -238,6 +238,9 @@ static int prepare(const cbce_args *args, int kind, int what, const cbce_output 
     call->smooth_a = 1.0 - s;
     call->smooth_b = 0.5 * s;
     call->total = NULL;
+    call->num_threads = args->num_threads;
+    call->interrupt = args->interrupt;
+    call->interrupt_ctx = args->interrupt_ctx;
     call->data[CBCE__OP_INPUT] = args->input.data;
     call->data[CBCE__OP_TARGET] = args->target.data;
     if (what == CBCE__DO_CHECK) return CBCE_OK;
@@ -287,7 +290,7 @@ static int run(const cbce_args *args, int kind, int what, int f64, cbce_output o
     if (st != CBCE_OK) return st;
     cbce__layout_init(&lay, args, &call, out.strides, grad.strides);
     kt = table_of(cbce_get_isa());
-    return f64 ? kt->run_f64(&lay, &call) : kt->run_f32(&lay, &call);
+    return cbce__run_parallel(&lay, &call, f64 ? kt->run_f64 : kt->run_f32, f64);
 }
 
 static const cbce_output no_output = {NULL, NULL};

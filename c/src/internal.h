@@ -63,6 +63,9 @@ typedef struct cbce__call {
     double smooth_b; /* 0.5 * s */
     const void *data[CBCE__NOPS]; /* NULL: absent */
     double *total;   /* MEAN/SUM result (loss requested) */
+    int num_threads; /* from cbce_args: <= 1 runs on the calling thread */
+    int (*interrupt)(void *ctx); /* from cbce_args; NULL: none */
+    void *interrupt_ctx;
 } cbce__call;
 
 /* Fills `lay` from args: drops extent-1 dims, merges dims that every present
@@ -70,6 +73,8 @@ typedef struct cbce__call {
 void cbce__layout_init(cbce__layout *lay, const cbce_args *args, const cbce__call *call,
                        const ptrdiff_t *out_strides, const ptrdiff_t *grad_strides);
 void cbce__cursor_init(cbce__cursor *cur, const cbce__layout *lay);
+/* Places the cursor at logical element `index` (0 <= index < lay->size, or 0). */
+void cbce__cursor_seek(cbce__cursor *cur, const cbce__layout *lay, ptrdiff_t index);
 /* Moves the cursor `run` elements forward; run must not pass the end of the
  * current innermost row. */
 void cbce__cursor_advance(cbce__cursor *cur, const cbce__layout *lay, ptrdiff_t run);
@@ -101,8 +106,43 @@ double cbce__acc_round(const cbce__acc *acc);
  * n == 0 gives NaN. */
 double cbce__acc_mean(const cbce__acc *acc, ptrdiff_t n);
 
-/* Kernel entry of one dtype in one ISA instantiation. */
-typedef int (*cbce__kernel_fn)(const cbce__layout *lay, const cbce__call *call);
+/* ---- Work split across threads (parallel.c) --------------------------------
+ * A call's logical elements are split into contiguous ranges of whole
+ * CBCE_SUM_BLOCK blocks, one task per thread. Each task sums its blocks into
+ * its own superaccumulator; the accumulators are merged exactly afterwards,
+ * so the bits never depend on the split. */
+typedef struct cbce__job cbce__job;
+
+typedef struct cbce__task {
+    ptrdiff_t begin, end; /* logical elements [begin, end); begin is block aligned */
+    int on_caller;        /* runs on the calling thread: polls the interrupt hook */
+    int status;           /* what the kernel returned */
+    int failed;           /* flag: found a bad element; later tasks may stop */
+    int index;            /* position in the job's task list (logical order) */
+    cbce__job *job;
+    cbce__acc acc;        /* the sums of this task's blocks (reductions) */
+} cbce__task;
+
+/* Kernel entry of one dtype in one ISA instantiation: processes the task's
+ * range, adds each completed block to task->acc, and between blocks calls
+ * cbce__task_poll and returns its status when that is not CBCE_OK. */
+typedef int (*cbce__kernel_fn)(const cbce__layout *lay, const cbce__call *call,
+                               cbce__task *task);
+
+/* Called by kernels after each whole block; `done` is the logical index just
+ * reached. CBCE_OK to go on; otherwise the status to return (interrupted, or
+ * an earlier task found a bad element so this one's work is moot). */
+int cbce__task_poll(cbce__task *task, ptrdiff_t done);
+
+/* Runs one validated call on call->num_threads threads (fewer for small
+ * inputs), merges the tasks' sums and statuses, and stores the reduced loss
+ * rounded to the kernel dtype (f64 ? double : float) into call->total. */
+/* Fewest elements worth a thread of their own. Tests lower it (while no
+ * call runs) to exercise many-way splits on small inputs. */
+extern ptrdiff_t cbce__min_per_thread;
+
+int cbce__run_parallel(const cbce__layout *lay, const cbce__call *call, cbce__kernel_fn fn,
+                       int f64);
 
 typedef struct cbce__kernels {
     cbce__kernel_fn run_f32;

@@ -367,8 +367,10 @@ static void FN(scatter_chunk)(const cbce__layout *lay, cbce__cursor *cur, const 
     }
 }
 
-/* The one driver: range check, loss, gradient or both, for either loss. */
-static int FN(run)(const cbce__layout *lay, const cbce__call *call)
+/* The one driver: range check, loss, gradient or both, for either loss, over
+ * the task's logical range [begin, end) (parallel.c splits a call into tasks
+ * and finishes the reduction). */
+static int FN(run)(const cbce__layout *lay, const cbce__call *call, cbce__task *task)
 {
     /* Buffer slots follow the operand numbering; OUT and GRAD slots hold the
      * computed losses and gradients. */
@@ -376,7 +378,6 @@ static int FN(run)(const cbce__layout *lay, const cbce__call *call)
     const double *ptr[CBCE__NOPS];
     double lane_s[8], lane_c[8];
     cbce__cursor rd, wr_out, wr_grad;
-    cbce__acc acc;
     int ops[CBCE__NOPS], nops = 0, l, hard = 0;
     const int is_bce = call->kind == CBCE__KIND_BCE;
     const int do_loss = (call->what & CBCE__DO_LOSS) != 0;
@@ -416,14 +417,16 @@ static int FN(run)(const cbce__layout *lay, const cbce__call *call)
             ptr[CBCE__OP_GRAD_OUTPUT] = buf[CBCE__OP_GRAD_OUTPUT];
         }
     }
-    cbce__cursor_init(&rd, lay);
-    cbce__cursor_init(&wr_out, lay);
-    cbce__cursor_init(&wr_grad, lay);
-    cbce__acc_init(&acc);
+    cbce__cursor_seek(&rd, lay, task->begin);
+    wr_out = wr_grad = rd;
     for (l = 0; l < 8; l++) lane_s[l] = lane_c[l] = 0.0;
 
-    for (start = 0; start < lay->size; start += n) {
-        n = lay->size - start;
+    for (start = task->begin; start < task->end; start += n) {
+        if (start % CBCE_SUM_BLOCK == 0 && start != task->begin) {
+            int st = cbce__task_poll(task, start); /* between blocks: stop early? */
+            if (st != CBCE_OK) return st;
+        }
+        n = task->end - start;
         if (n > CBCE__CHUNK) n = CBCE__CHUNK;
         FN(gather_chunk)(lay, &rd, call, ops, nops, buf, ptr, n);
         if (is_bce && range_bad_loop(n, ptr[CBCE__OP_INPUT], ptr[CBCE__OP_TARGET], &hard))
@@ -480,19 +483,14 @@ static int FN(run)(const cbce__layout *lay, const cbce__call *call)
 #else
             lanes_f32(n8, v, lane_s);
 #endif
-            if ((start + n) % CBCE_SUM_BLOCK == 0 || start + n == lay->size) {
-                cbce__acc_add_lanes(&acc, lane_s, CBCE_IS_F64 ? lane_c : NULL);
+            if ((start + n) % CBCE_SUM_BLOCK == 0 || start + n == task->end) {
+                cbce__acc_add_lanes(&task->acc, lane_s, CBCE_IS_F64 ? lane_c : NULL);
                 for (l = 0; l < 8; l++) lane_s[l] = lane_c[l] = 0.0;
             }
         } else if (do_loss) {
             FN(scatter_chunk)(lay, &wr_out, call, CBCE__OP_OUT, buf[CBCE__OP_OUT], n);
         }
         if (do_grad) FN(scatter_chunk)(lay, &wr_grad, call, CBCE__OP_GRAD, buf[CBCE__OP_GRAD], n);
-    }
-    if (reduce) {
-        double r = call->reduction == CBCE_REDUCTION_MEAN ? cbce__acc_mean(&acc, lay->size)
-                                                          : cbce__acc_round(&acc);
-        *call->total = (double)(CBCE_T)r;
     }
     return CBCE_OK;
 }

@@ -14,6 +14,7 @@ from ._functional import (
 )
 from ._losses import BCELoss, BCEWithLogitsLoss
 from ._simd import available_simd_levels, simd_level
+from ._threads import get_num_threads, set_num_threads, threads
 
 __version__ = "0.1.0"
 
@@ -29,7 +30,10 @@ __all__ = [
     "binary_cross_entropy_with_logits_grad",
     "binary_cross_entropy_with_logits_value_and_grad",
     "get_include",
+    "get_num_threads",
+    "set_num_threads",
     "simd_level",
+    "threads",
 ]
 
 

@@ -9,15 +9,63 @@ and grad_output broadcast with zero strides).
 
 Arrays are read through the buffer protocol (any ndim, any strides), which is
 what typed memoryviews are built on; NumPy is not a build dependency. The GIL
-is released around every kernel call.
+is released around every kernel call; the kernel may run on several threads
+(cbce_args.num_threads) and, when called from the main thread, polls for
+signals so that Ctrl-C interrupts a long call.
 """
 from cpython.buffer cimport PyObject_GetBuffer, PyBuffer_Release, PyBUF_RECORDS_RO, PyBUF_RECORDS
+from cpython.exc cimport PyErr_Occurred
+from cpython.pythread cimport PyThread_get_thread_ident
 from libc.stddef cimport ptrdiff_t
 from libc.string cimport memset
+
+import threading
 
 from cbce.cbce cimport *
 
 include "_capi.pxi"
+
+cdef extern from "Python.h":
+    # Declared without an exception clause: the hook below reports the error
+    # through its return value and leaves the exception pending for run().
+    int check_signals "PyErr_CheckSignals" ()
+
+cdef extern from *:
+    """
+    /* A monotonic clock readable without the GIL (PyTime_MonotonicRaw is 3.13+). */
+    #if defined(_WIN32)
+    #ifndef WIN32_LEAN_AND_MEAN
+    #define WIN32_LEAN_AND_MEAN
+    #endif
+    #include <windows.h>
+    static double cbce_monotonic_seconds(void)
+    {
+        return (double)GetTickCount64() * 1e-3;
+    }
+    #else
+    #include <time.h>
+    static double cbce_monotonic_seconds(void)
+    {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+    }
+    #endif
+    """
+    double monotonic_seconds "cbce_monotonic_seconds" () nogil
+
+# Signal handlers run only in the main thread, so only calls made there poll.
+cdef unsigned long main_thread_ident = threading.main_thread().ident
+
+# Seconds between signal checks during one call. Each check takes the GIL, which can
+# wait up to sys.getswitchinterval() (5 ms) while another Python thread runs, so
+# checking at the kernel's pace (every 2^18 elements, well under a millisecond) could
+# throttle the call; every 50 ms costs at most ~10% then, and Ctrl-C still feels
+# immediate.
+DEF SIGNAL_CHECK_INTERVAL = 0.05
+
+cdef struct signal_poll:
+    double next_check  # monotonic_seconds() of the next check
 
 # Operations of one call (a bit set), shared with _functional.
 cdef enum:
@@ -96,6 +144,26 @@ cdef int call_kernel(int ops, bint logits, bint f64, const cbce_args *a,
             else cbce_bce_loss_and_grad_f32(a, loss_out, total, grad_out))
 
 
+cdef int check_signals_hook(void *ctx) noexcept nogil:
+    """cbce_args.interrupt: run Python's signal handlers (e.g. SIGINT's, which
+    raises KeyboardInterrupt) and ask the kernel to stop if one raised. The
+    kernel calls it on this thread between blocks, about every 2^18 of the
+    elements this thread processes; it takes the GIL (briefly) only once per
+    SIGNAL_CHECK_INTERVAL."""
+    cdef signal_poll *poll = <signal_poll *> ctx
+    cdef double now = monotonic_seconds()
+    if now < poll.next_check:
+        return 0
+    poll.next_check = now + SIGNAL_CHECK_INTERVAL
+    with gil:
+        return check_signals() != 0
+
+
+cdef int propagate_pending_exception() except -1:
+    """Return -1 so that Cython raises the exception already set."""
+    return -1
+
+
 cdef raise_for_status(int status):
     if status == CBCE_INPUT_OUT_OF_RANGE:
         raise ValueError("all elements of input should be between 0 and 1")
@@ -104,22 +172,32 @@ cdef raise_for_status(int status):
     if status == CBCE_OUT_OF_MEMORY:
         raise MemoryError(cbce_status_message(status).decode())
     if status == CBCE_INTERRUPTED:
+        # The hook left the signal handler's exception pending: raise that one.
+        if PyErr_Occurred() != NULL:
+            propagate_pending_exception()
         raise KeyboardInterrupt()
     raise RuntimeError("cbce internal error: " + cbce_status_message(status).decode())
 
 
 def run(int ops, bint logits, object input, object target, object weight, object pos_weight,
         object grad_output, double label_smoothing, int reduction, int wrt,
-        object loss_out, object grad_out):
+        object loss_out, object grad_out, int num_threads=1):
     """Run one kernel call and return the reduced loss as a Python float.
 
     ops: OP_LOSS | OP_GRAD, optionally | OP_CHECK (BCE range check before any
     write). input: float32 or float64 ndarray; every other array argument is
     None or an array of input's dtype and shape (grad_output: for a reduced
     loss a 0-d array). The return value is meaningful for a MEAN/SUM loss.
+
+    num_threads: threads the kernel may use (<= 1: this thread only; small
+    inputs use fewer); results are bitwise identical for any value. On the
+    main thread the call polls for signals between blocks: when a handler
+    raises (Ctrl-C: KeyboardInterrupt), the kernel stops, outputs may be
+    partly written, and that exception propagates.
     """
     cdef strided_buffer bufs[N_SLOTS]
     cdef cbce_args a
+    cdef signal_poll poll
     cdef double total = 0.0
     cdef int status, i
     cdef bint f64
@@ -140,6 +218,13 @@ def run(int ops, bint logits, object input, object target, object weight, object
         a.label_smoothing = label_smoothing
         a.reduction = reduction
         a.wrt = wrt
+        a.num_threads = num_threads
+        a.interrupt = NULL
+        a.interrupt_ctx = NULL
+        if PyThread_get_thread_ident() == main_thread_ident:
+            poll.next_check = monotonic_seconds() + SIGNAL_CHECK_INTERVAL
+            a.interrupt = check_signals_hook
+            a.interrupt_ctx = &poll
         with nogil:
             status = call_kernel(ops, logits, f64, &a, as_output(&bufs[5]), &total,
                                  as_output(&bufs[6]))

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from . import _core
+from ._threads import get_num_threads
 
 __all__ = [
     "binary_cross_entropy",
@@ -295,6 +296,7 @@ class _Call:
             wrt,
             loss_buf,
             grad_buf,
+            get_num_threads(),
         )
         loss = None
         if want_loss:

@@ -62,6 +62,9 @@ cdef extern from "cbce/cbce.h" nogil:
         double label_smoothing
         int reduction
         int wrt
+        int num_threads
+        int (*interrupt)(void *ctx) noexcept nogil
+        void *interrupt_ctx
 
     int cbce_bce_check_f32(const cbce_args *args)
     int cbce_bce_check_f64(const cbce_args *args)

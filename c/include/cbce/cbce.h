@@ -19,8 +19,9 @@
  *   that order with a fixed blocking (see CBCE_SUM_BLOCK), so a sum depends
  *   only on the values in logical order: never on strides, memory layout,
  *   SIMD level or thread count.
- * - Kernels never call libm, never allocate (unless documented), and are safe
- *   to call concurrently from many threads on distinct outputs.
+ * - Kernels never call libm, never allocate (except the per-thread state of a
+ *   threaded call, see num_threads), and are safe to call concurrently from
+ *   many threads on distinct outputs.
  * - An output view may be exactly an input view (same data and strides: the
  *   call computes in place); any other overlap of an output with an input is
  *   undefined behaviour (the Python layer rejects it).
@@ -70,7 +71,7 @@ typedef enum cbce_status {
     CBCE_TARGET_OUT_OF_RANGE = 2, /* BCE: a target element (before smoothing) is NaN or outside [0, 1] */
     CBCE_BAD_ARGUMENT = 3,        /* NULL where required, ndim out of range, bad enum, smoothing outside [0, 1] */
     CBCE_OUT_OF_MEMORY = 4,
-    CBCE_INTERRUPTED = 5          /* a cancellation callback asked to stop (threaded calls) */
+    CBCE_INTERRUPTED = 5          /* the args' interrupt hook asked to stop */
 } cbce_status;
 
 typedef enum cbce_reduction {
@@ -110,7 +111,33 @@ typedef struct cbce_args {
     double label_smoothing;   /* s in [0, 1]; 0 leaves targets unchanged */
     int reduction;            /* cbce_reduction */
     int wrt;                  /* cbce_wrt; gradient kernels only */
+    /* ---- appended last; zero them (memset or `= {0}`) when unused ---- */
+    int num_threads;          /* threads for this call; <= 1: the calling thread only */
+    int (*interrupt)(void *ctx); /* NULL: none. See "Threads and interrupts" */
+    void *interrupt_ctx;      /* passed to interrupt */
 } cbce_args;
+
+/* Threads and interrupts
+ * ----------------------
+ * With num_threads > 1 a call splits its elements into contiguous ranges of
+ * whole CBCE_SUM_BLOCK blocks and runs them on up to num_threads threads (at
+ * most 256, the calling thread included; POSIX threads, Win32 threads on
+ * Windows), started for the call and joined before it returns. Inputs too small to
+ * profit (fewer than ~2^16 elements per thread) use fewer threads or none.
+ * Results are bitwise identical for every num_threads: elementwise outputs
+ * are independent, block sums are combined exactly, and a range error
+ * reports the offending element with the smallest logical index (its input
+ * before its target), as one thread would. A threaded call allocates its
+ * per-thread state; if that or starting a thread fails, the work runs on
+ * fewer threads with the same results.
+ *
+ * interrupt, when not NULL, is called on the CALLING thread only, between
+ * blocks, about every 2^18 of the elements that thread processes (never for
+ * smaller inputs). A nonzero return stops every thread at its next block
+ * boundary and the call returns CBCE_INTERRUPTED, with outputs partly
+ * written; the hook is not called again during that call. It may do
+ * anything the calling thread may do (e.g. take a lock or check signals),
+ * but must not call cbce on the same outputs. */
 
 /* ---- BCE on probabilities ---------------------------------------------- */
 

@@ -1,0 +1,62 @@
+/*
+ * threads.h -- the smallest portable thread layer cbce needs: start a thread,
+ * wait for it, and relaxed atomic flags that threads poll to stop early.
+ *
+ * POSIX threads everywhere except Windows, where Win32 threads are used
+ * (CreateThread/WaitForSingleObject), so neither the library nor the Python
+ * wheels need a threading runtime (OpenMP) that users may lack. Threads are
+ * started per call (see parallel.c for why no pool is kept).
+ */
+#ifndef CBCE_THREADS_H
+#define CBCE_THREADS_H
+
+#if !defined(_WIN32)
+#include <pthread.h>
+#endif
+
+typedef void (*cbce__thread_fn)(void *arg);
+
+typedef struct cbce__thread {
+#if defined(_WIN32)
+    void *handle; /* HANDLE; windows.h stays out of the headers */
+#else
+    pthread_t id;
+#endif
+    cbce__thread_fn fn;
+    void *arg;
+} cbce__thread;
+
+/* Starts fn(arg) on a new thread. 0 on success; nonzero when the system
+ * refuses (the caller then runs fn(arg) itself). `t` must stay alive and
+ * unmoved until cbce__thread_join. */
+int cbce__thread_start(cbce__thread *t, cbce__thread_fn fn, void *arg);
+/* Waits for a started thread to finish and releases it. */
+void cbce__thread_join(cbce__thread *t);
+
+/* ---- Flags shared between threads ------------------------------------------
+ * Plain int flags read and written atomically with relaxed ordering: they
+ * only tell threads to stop early, never carry data (results travel through
+ * memory that cbce__thread_join synchronizes). Atomic builtins on gcc/clang
+ * keep ThreadSanitizer informed; MSVC reads and writes an aligned volatile
+ * int atomically. */
+#if defined(__GNUC__) || defined(__clang__)
+static __inline__ int cbce__flag_get(const int *p)
+{
+    return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+static __inline__ void cbce__flag_set(int *p, int v)
+{
+    __atomic_store_n(p, v, __ATOMIC_RELAXED);
+}
+#else
+static __inline int cbce__flag_get(const int *p)
+{
+    return *(const volatile int *)p;
+}
+static __inline void cbce__flag_set(int *p, int v)
+{
+    *(volatile int *)p = v;
+}
+#endif
+
+#endif /* CBCE_THREADS_H */
