@@ -76,10 +76,11 @@ def check_reduction(reduction: Any, stacklevel: int = 3) -> str:
 
 def _kernel_ready(a: np.ndarray) -> bool:
     """True when the C kernels can read `a` in place."""
+    flags = a.flags
     return (
         a.dtype.isnative
-        and a.flags.aligned
-        and all(s % a.itemsize == 0 for s in a.strides)
+        and flags.aligned
+        and (flags.c_contiguous or all(s % a.itemsize == 0 for s in a.strides))
     )
 
 
@@ -113,10 +114,13 @@ def as_operand(value: Any, name: str, x: np.ndarray) -> np.ndarray:
     a = value if isinstance(value, np.ndarray) else np.asarray(value)
     if a.dtype.kind not in "biuf":
         raise TypeError(f"{name} must be a real numeric or bool array, got dtype {a.dtype}")
-    try:
-        shape = np.broadcast_shapes(a.shape, x.shape)
-    except ValueError:
-        shape = None
+    if a.shape == x.shape:
+        shape = a.shape
+    else:
+        try:
+            shape = np.broadcast_shapes(a.shape, x.shape)
+        except ValueError:
+            shape = None
     if shape != x.shape:
         raise ValueError(
             f"{name} of shape {a.shape} does not broadcast to the input shape {x.shape}"
@@ -238,16 +242,20 @@ class _Call:
     # Rounding float32 results to float16 may overflow to inf by design (SPEC 2.3);
     # NumPy's errstate must not turn that into a warning or an error.
     def finish(self, caller: np.ndarray | None, written: np.ndarray) -> np.ndarray:
+        if caller is written or (caller is None and not self.widened):
+            return written
         with np.errstate(all="ignore"):
             if caller is None:
-                return written.astype(self.dtype) if self.widened else written
-            if caller is not written:
-                np.copyto(caller, written, casting="unsafe")
+                return written.astype(self.dtype)
+            np.copyto(caller, written, casting="unsafe")
         return caller
 
     def scalar(self, total: float) -> np.floating:
+        if not self.widened:
+            # The kernel already rounded `total` to this dtype: the conversion is exact.
+            return self.dtype.type(total)
         with np.errstate(all="ignore"):
-            return self.dtype.type(np.float32(total) if self.widened else total)
+            return self.dtype.type(np.float32(total))
 
     def run(
         self,
