@@ -164,6 +164,10 @@ static void lanes_neumaier(ptrdiff_t n, const double *restrict v, double *restri
  * double-double, ~0.5 ulp of double) for float64, cbce_ew32_f
  * (elementwise_f32.h, plain double, enough for one rounding to float) for
  * float32. t' = t*a + b with a = 1-s, b = s/2; s = 0 gives t' = t exactly.
+ * The weight w (losses) and w, g (gradients) are passed in (the *_w, *_wg
+ * forms): float64 multiplies the unrounded pair by them and rounds once, so
+ * a result that is subnormal before scaling keeps its precision; float32
+ * applies them to the double as w * v and (v * w) * g.
  * The fused loops call the loss and the gradient function in one iteration:
  * both evaluate the same core, which the compiler computes once, and the
  * values are the separate loops' values bit for bit. */
@@ -177,17 +181,17 @@ static void FN(bce_loss_loop)(ptrdiff_t n, const double *restrict x, const doubl
                               const double *restrict w, double a, double b, double *restrict out)
 {
     ptrdiff_t i;
-    for (i = 0; i < n; i++) out[i] = w[i] * EW(bce_loss)(x[i], t[i] * a + b);
+    for (i = 0; i < n; i++) out[i] = EW(bce_loss_w)(x[i], t[i] * a + b, w[i]);
 }
 
 /* The BCE loss loops for chunks of hard labels without smoothing (a = 1,
- * b = 0): one log per element, the same values (EW(bce_loss_hard)). */
+ * b = 0): one log per element, the same values (EW(bce_loss_hard_w)). */
 static void FN(bce_loss_hard_loop)(ptrdiff_t n, const double *restrict x,
                                    const double *restrict t, const double *restrict w, double a,
                                    double b, double *restrict out)
 {
     ptrdiff_t i;
-    for (i = 0; i < n; i++) out[i] = w[i] * EW(bce_loss_hard)(x[i], t[i] * a + b);
+    for (i = 0; i < n; i++) out[i] = EW(bce_loss_hard_w)(x[i], t[i] * a + b, w[i]);
 }
 
 static void FN(bce_loss_hard_dx_loop)(ptrdiff_t n, const double *restrict x,
@@ -198,8 +202,8 @@ static void FN(bce_loss_hard_dx_loop)(ptrdiff_t n, const double *restrict x,
     ptrdiff_t i;
     for (i = 0; i < n; i++) {
         double tt = t[i] * a + b;
-        out[i] = w[i] * EW(bce_loss_hard)(x[i], tt);
-        gout[i] = (EW(bce_dx)(x[i], tt) * w[i]) * g[i];
+        out[i] = EW(bce_loss_hard_w)(x[i], tt, w[i]);
+        gout[i] = EW(bce_dx_wg)(x[i], tt, w[i], g[i]);
     }
 }
 
@@ -208,7 +212,7 @@ static void FN(bce_dx_loop)(ptrdiff_t n, const double *restrict x, const double 
                             double b, double *restrict out)
 {
     ptrdiff_t i;
-    for (i = 0; i < n; i++) out[i] = (EW(bce_dx)(x[i], t[i] * a + b) * w[i]) * g[i];
+    for (i = 0; i < n; i++) out[i] = EW(bce_dx_wg)(x[i], t[i] * a + b, w[i], g[i]);
 }
 
 static void FN(bce_dt_loop)(ptrdiff_t n, const double *restrict x, const double *restrict w,
@@ -225,8 +229,8 @@ static void FN(bce_loss_dx_loop)(ptrdiff_t n, const double *restrict x, const do
     ptrdiff_t i;
     for (i = 0; i < n; i++) {
         double tt = t[i] * a + b;
-        out[i] = w[i] * EW(bce_loss)(x[i], tt);
-        gout[i] = (EW(bce_dx)(x[i], tt) * w[i]) * g[i];
+        out[i] = EW(bce_loss_w)(x[i], tt, w[i]);
+        gout[i] = EW(bce_dx_wg)(x[i], tt, w[i], g[i]);
     }
 }
 
@@ -236,7 +240,7 @@ static void FN(bce_loss_dt_loop)(ptrdiff_t n, const double *restrict x, const do
 {
     ptrdiff_t i;
     for (i = 0; i < n; i++) {
-        out[i] = w[i] * EW(bce_loss)(x[i], t[i] * a + b);
+        out[i] = EW(bce_loss_w)(x[i], t[i] * a + b, w[i]);
         gout[i] = (EW(bce_dt)(x[i]) * w[i]) * g[i];
     }
 }
@@ -246,7 +250,7 @@ static void FN(logits_loss_loop)(ptrdiff_t n, const double *restrict x, const do
                                  double b, double *restrict out)
 {
     ptrdiff_t i;
-    for (i = 0; i < n; i++) out[i] = w[i] * EW(logits_loss)(x[i], t[i] * a + b, pw[i]);
+    for (i = 0; i < n; i++) out[i] = EW(logits_loss_w)(x[i], t[i] * a + b, pw[i], w[i]);
 }
 
 static void FN(logits_dx_loop)(ptrdiff_t n, const double *restrict x, const double *restrict t,
@@ -255,7 +259,7 @@ static void FN(logits_dx_loop)(ptrdiff_t n, const double *restrict x, const doub
 {
     ptrdiff_t i;
     for (i = 0; i < n; i++)
-        out[i] = (EW(logits_dx)(x[i], t[i] * a + b, pw[i]) * w[i]) * g[i];
+        out[i] = EW(logits_dx_wg)(x[i], t[i] * a + b, pw[i], w[i], g[i]);
 }
 
 static void FN(logits_dt_loop)(ptrdiff_t n, const double *restrict x, const double *restrict w,
@@ -263,7 +267,7 @@ static void FN(logits_dt_loop)(ptrdiff_t n, const double *restrict x, const doub
                                double *restrict out)
 {
     ptrdiff_t i;
-    for (i = 0; i < n; i++) out[i] = (EW(logits_dt)(x[i], pw[i]) * w[i]) * g[i];
+    for (i = 0; i < n; i++) out[i] = EW(logits_dt_wg)(x[i], pw[i], w[i], g[i]);
 }
 
 static void FN(logits_loss_dx_loop)(ptrdiff_t n, const double *restrict x,
@@ -275,8 +279,8 @@ static void FN(logits_loss_dx_loop)(ptrdiff_t n, const double *restrict x,
     ptrdiff_t i;
     for (i = 0; i < n; i++) {
         double tt = t[i] * a + b;
-        out[i] = w[i] * EW(logits_loss)(x[i], tt, pw[i]);
-        gout[i] = (EW(logits_dx)(x[i], tt, pw[i]) * w[i]) * g[i];
+        out[i] = EW(logits_loss_w)(x[i], tt, pw[i], w[i]);
+        gout[i] = EW(logits_dx_wg)(x[i], tt, pw[i], w[i], g[i]);
     }
 }
 
@@ -288,8 +292,8 @@ static void FN(logits_loss_dt_loop)(ptrdiff_t n, const double *restrict x,
 {
     ptrdiff_t i;
     for (i = 0; i < n; i++) {
-        out[i] = w[i] * EW(logits_loss)(x[i], t[i] * a + b, pw[i]);
-        gout[i] = (EW(logits_dt)(x[i], pw[i]) * w[i]) * g[i];
+        out[i] = EW(logits_loss_w)(x[i], t[i] * a + b, pw[i], w[i]);
+        gout[i] = EW(logits_dt_wg)(x[i], pw[i], w[i], g[i]);
     }
 }
 
