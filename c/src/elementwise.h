@@ -31,20 +31,21 @@
  * no comparison can drop them.
  *
  * Why the scale factors come in
- * -------------------------------
+ * -----------------------------
  * A result that is subnormal before scaling (softplus(x) or sigmoid(x) for
  * x < -708, (0 - t)/eps for a subnormal t, t*(-log x) for a subnormal t) has
  * only a few significant bits once rounded; a weight or grad_output > 1
  * applied afterwards magnifies that rounding error (w = 1000 at x = -744
- * was 447 ulp). So the factors multiply the pair while it is still a normal
- * (unscaled by the power of two of the *_scaled exp functions, or scaled up
- * by 2^200 in bce_dx) double-double, exactly up to ~2^-104 (TwoProduct), and
- * the result is rounded once. The factors are applied one after the other
- * (w, then g), never as the rounded product w*g. Factors or pairs so large
- * that the products could overflow the Veltkamp split (|w|, |g| >= 2^200, a
- * pair >= 2^500, also inf and NaN) are instead applied after the rounding,
- * as plain products in the kernels' old order (v * w) * g; a result that
- * large is far from subnormal.
+ * was 447 ulp). So the factors multiply the pairs while they are still
+ * normal (before the power-of-two scale of the *_scaled exp functions,
+ * before bce_dx's division, before a subnormal t multiplies -log x), and
+ * the result is rounded once from there. The factors are applied one after
+ * the other (w, then g), never as the rounded product w*g, by plain
+ * products of both halves (cbce_ew_mul_f: as accurate as the old rounded
+ * v*w for normal results, and no subnormal rounding before the factors).
+ * Factors of magnitude 2^200 or more, inf and NaN are instead applied after
+ * the rounding, in the kernels' old order (v * w) * g (an inf times a
+ * pair's lo = 0 would be NaN).
  *
  * Cancellation-free forms (SPEC 2.1), with a = |x|, sp = softplus(-a) =
  * log1p(exp(-a)), s = sigmoid(-a) = e/(1+e), e = exp(-a), lw = 1+(pw-1)*t:
@@ -82,11 +83,10 @@ CBCE_INLINE cbce_dd cbce_ew_log1mx(double x)
     return cbce_log1p_dd_le1(m);
 }
 
-/* Pairs and factors below these magnitudes are multiplied as pairs: a
- * pair < 2^500 times two factors < 2^200 stays < 2^900, inside the range of
- * Veltkamp's split (2^996). */
+/* Factors below this magnitude are multiplied into the pairs: a pair times
+ * two such factors cannot overflow where the product rounded first would
+ * not, and bce_dx's 2^200 upscaling stays far below overflow. */
 #define CBCE_EW_FACTOR_MAX 0x1p200
-#define CBCE_EW_PAIR_MAX 0x1p500
 
 /* A scale factor split into the part applied to the pair (`in`: f when
  * `ok`, else 1) and the part applied after rounding (`out`: 1 or f). */
@@ -102,16 +102,30 @@ CBCE_INLINE cbce_ew_factor cbce_ew_factor_split(cbce_mask ok, double f)
     return r;
 }
 
-/* all ones where the factor f can be applied to a pair */
+/* all ones where the factor f can be applied to a pair (false for inf and
+ * NaN: an inf times the pair's lo = 0 would be NaN) */
 CBCE_INLINE cbce_mask cbce_ew_factor_ok(double f)
 {
     return cbce_m_abs_lt(f, CBCE_EW_FACTOR_MAX);
 }
 
-/* (v * w) * g as a pair, each product Dekker's (~2^-104 relative). */
+/* The pair v times f, both halves by plain products: not an exact pair any
+ * more, but each half within 2^-53 relative of the exact product while the
+ * pair is normal (2^-52 for two factors), i.e. at most the rounding the
+ * kernels' old v*w had -- what matters is that no rounding of a SUBNORMAL
+ * value happens before the factors. (Exact products, TwoProduct per half
+ * and factor, cost 20-45% of the float64 loops' time for about 1 ulp.) */
+CBCE_INLINE cbce_dd cbce_ew_mul_f(cbce_dd v, double f)
+{
+    v.hi *= f;
+    v.lo *= f;
+    return v;
+}
+
+/* (v * w) * g as a pair, as above. */
 CBCE_INLINE cbce_dd cbce_ew_mul_wg(cbce_dd v, double w, double g)
 {
-    return cbce_dd_mul_d(cbce_dd_mul_d(v, w), g);
+    return cbce_ew_mul_f(cbce_ew_mul_f(v, w), g);
 }
 
 /* BCE loss times w: -w*(t*max(log x,-100) + (1-t)*max(log(1-x),-100)),
@@ -122,8 +136,8 @@ CBCE_INLINE cbce_dd cbce_ew_mul_wg(cbce_dd v, double w, double g)
 CBCE_INLINE double cbce_ew_bce_loss_w(double x, double t, double w)
 {
     cbce_ew_factor wf = cbce_ew_factor_split(cbce_ew_factor_ok(w), w);
-    cbce_dd a = cbce_dd_mul_d(cbce_ew_clamp_log(cbce_log_dd(x)), wf.in);
-    cbce_dd b = cbce_dd_mul_d(cbce_ew_clamp_log(cbce_ew_log1mx(x)), wf.in);
+    cbce_dd a = cbce_ew_mul_f(cbce_ew_clamp_log(cbce_log_dd(x)), wf.in);
+    cbce_dd b = cbce_ew_mul_f(cbce_ew_clamp_log(cbce_ew_log1mx(x)), wf.in);
     cbce_dd omt = cbce_two_sum(1.0, -t);
     cbce_dd r = cbce_dd_add(cbce_dd_mul_d(a, t), cbce_dd_mul(b, omt));
     /* the clamp would turn a NaN log into -100: NaN in, NaN out */
@@ -141,11 +155,10 @@ CBCE_INLINE double cbce_ew_bce_loss(double x, double t)
  * that log's special values, the clamp, the factor, and one rounding. The
  * same value as cbce_ew_bce_loss_w bit for bit: the pair is the one
  * cbce_log_dd(x) or cbce_ew_log1mx(x) gives (same operations on the same
- * operands), times w the same way, and there t = 1 gives the pair sum
- * F(aw) + (+-0, +-0) (t = 0: (+-0, +-0) + F(bw)), F the Fast2Sum
- * normalization that dd_mul_d by 1 amounts to (aw, bw are already
- * normalized, and Fast2Sum is idempotent), so the rounded hi + lo is the
- * rounded aw.hi + aw.lo. */
+ * operands), times w the same way (aw), and there t = 1 gives the pair sum
+ * F(aw) + (+-0, +-0) (t = 0: (+-0, +-0) + F(bw)), F the exact Fast2Sum
+ * normalization that dd_mul_d by 1 amounts to, whose rounded hi + lo is
+ * F(aw).hi = the rounded aw.hi + aw.lo. */
 CBCE_INLINE double cbce_ew_bce_loss_hard_w(double x, double t, double w)
 {
     cbce_ew_factor wf = cbce_ew_factor_split(cbce_ew_factor_ok(w), w);
@@ -160,7 +173,7 @@ CBCE_INLINE double cbce_ew_bce_loss_hard_w(double x, double t, double w)
     l = cbce_log1p_reduced_dd(cbce_blend(one, kd1, red.kd), cbce_blend(one, f1, red.f),
                               cbce_blend(one, 0.0, red.fl), cbce_blend(one, 0.0, red.fl2));
     l = cbce_dd_sel(one, cbce_log_dd_specials(x, l), cbce_log1p_le1_specials(m, red.zero, l));
-    l = cbce_dd_mul_d(cbce_ew_clamp_log(l), wf.in);
+    l = cbce_ew_mul_f(cbce_ew_clamp_log(l), wf.in);
     return wf.out * cbce_blend(cbce_m_nan(x) | cbce_m_nan(t), x + t, -(l.hi + l.lo));
 }
 
@@ -180,8 +193,9 @@ CBCE_INLINE double cbce_ew_bce_dx_wg(double x, double t, double w, double g)
 {
     const double eps = (double)1e-12f;
     cbce_dd n = cbce_two_sum(x, -t);
-    cbce_mask fok = cbce_ew_factor_ok(w) & cbce_ew_factor_ok(g) &
-                    cbce_m_abs_lt(n.hi, CBCE_EW_PAIR_MAX);
+    /* |n.hi| < 2^500: the quotient of the scaled numerator stays inside
+     * the split's range (n is at most 1 for x, t in [0, 1]) */
+    cbce_mask fok = cbce_ew_factor_ok(w) & cbce_ew_factor_ok(g) & cbce_m_abs_lt(n.hi, 0x1p500);
     cbce_ew_factor wf = cbce_ew_factor_split(fok, w), gf = cbce_ew_factor_split(fok, g);
     /* a subnormal scaled numerator would make the residual's TwoProduct
      * inexact: scale it up by 2^200 (exact) and the quotient back down
@@ -286,11 +300,8 @@ CBCE_INLINE double cbce_ew_logits_loss_w(double x, double t, double pw, double w
     cbce_dd ca = cbce_dd_sel(pos, cbce_dd_mul_d(cbce_two_sum(1.0, -ts), as),
                              cbce_dd_mul_d(cbce_two_prod(ts, as), ps));
     cbce_dd lsp = cbce_dd_mul(lw, sp);
-    cbce_mask fok = cbce_ew_factor_ok(w) & cbce_m_abs_lt(ca.hi, CBCE_EW_PAIR_MAX) &
-                    cbce_m_abs_lt(lsp.hi, CBCE_EW_PAIR_MAX);
-    cbce_ew_factor wf = cbce_ew_factor_split(fok, w);
-    cbce_dd r = cbce_dd_add(cbce_dd_mul_d(ca, wf.in),
-                            cbce_ew_scale(cbce_dd_mul_d(lsp, wf.in), sc));
+    cbce_ew_factor wf = cbce_ew_factor_split(cbce_ew_factor_ok(w), w);
+    cbce_dd r = cbce_dd_add(cbce_ew_mul_f(ca, wf.in), cbce_ew_scale(cbce_ew_mul_f(lsp, wf.in), sc));
     double dd = r.hi + r.lo;
     /* plain path: infinite or huge operands. softplus(-a) is the pair's
      * value when a is in range (t or pw is not), else 0 (a > 2^480). */
@@ -321,8 +332,7 @@ CBCE_INLINE double cbce_ew_logits_dx_wg(double x, double t, double pw, double w,
     cbce_dd s = cbce_sigmoid_neg_dd_scaled(as, &sc);
     cbce_dd lws = cbce_dd_mul(cbce_ew_lw(ts, ps), s);
     cbce_dd c = cbce_dd_sel(pos, cbce_two_sum(1.0, -ts), cbce_dd_neg(cbce_two_prod(ps, ts)));
-    cbce_mask fok = cbce_ew_factor_ok(w) & cbce_ew_factor_ok(g) &
-                    cbce_m_abs_lt(c.hi, CBCE_EW_PAIR_MAX) & cbce_m_abs_lt(lws.hi, CBCE_EW_PAIR_MAX);
+    cbce_mask fok = cbce_ew_factor_ok(w) & cbce_ew_factor_ok(g);
     cbce_ew_factor wf = cbce_ew_factor_split(fok, w), gf = cbce_ew_factor_split(fok, g);
     cbce_dd lwsg = cbce_ew_scale(cbce_ew_mul_wg(lws, wf.in, gf.in), sc);
     cbce_dd r = cbce_dd_add(cbce_ew_mul_wg(c, wf.in, gf.in),
@@ -362,9 +372,7 @@ CBCE_INLINE double cbce_ew_logits_dt_wg(double x, double pw, double w, double g)
     ma.hi = -as;
     ma.lo = 0.0;
     cbce_dd term1 = cbce_dd_sel(pos, ma, cbce_two_prod(ps, as));
-    cbce_mask fok = cbce_ew_factor_ok(w) & cbce_ew_factor_ok(g) &
-                    cbce_m_abs_lt(term1.hi, CBCE_EW_PAIR_MAX) &
-                    cbce_m_abs_lt(term2.hi, CBCE_EW_PAIR_MAX);
+    cbce_mask fok = cbce_ew_factor_ok(w) & cbce_ew_factor_ok(g);
     cbce_ew_factor wf = cbce_ew_factor_split(fok, w), gf = cbce_ew_factor_split(fok, g);
     cbce_dd r = cbce_dd_add(cbce_ew_mul_wg(term1, wf.in, gf.in),
                             cbce_ew_scale(cbce_ew_mul_wg(term2, wf.in, gf.in), sc));
