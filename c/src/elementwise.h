@@ -43,9 +43,8 @@
  * the other (w, then g), never as the rounded product w*g, by plain
  * products of both halves (cbce_ew_mul_f: as accurate as the old rounded
  * v*w for normal results, and no subnormal rounding before the factors).
- * Factors of magnitude 2^200 or more, inf and NaN are instead applied after
- * the rounding, in the kernels' old order (v * w) * g (an inf times a
- * pair's lo = 0 would be NaN).
+ * Factors of magnitude 2^200 or more, inf and NaN are passed as 1 by the
+ * float64 kernels and applied to the rounded result (CBCE_EW_FACTOR_MAX).
  *
  * Cancellation-free forms (SPEC 2.1), with a = |x|, sp = softplus(-a) =
  * log1p(exp(-a)), s = sigmoid(-a) = e/(1+e), e = exp(-a), lw = 1+(pw-1)*t:
@@ -83,31 +82,14 @@ CBCE_INLINE cbce_dd cbce_ew_log1mx(double x)
     return cbce_log1p_dd_le1(m);
 }
 
-/* Factors below this magnitude are multiplied into the pairs: a pair times
- * two such factors cannot overflow where the product rounded first would
- * not, and bce_dx's 2^200 upscaling stays far below overflow. */
+/* The factors w, g the *_w and *_wg functions take must be finite and below
+ * this magnitude: then a pair times both cannot overflow where the product
+ * rounded first would not, bce_dx's 2^200 upscaling stays far below
+ * overflow, and an inf times a pair's lo = 0 (NaN) cannot occur. The
+ * kernels pass larger, infinite and NaN factors as 1 and apply them to the
+ * rounded result instead (kernels.inc.h, factor_split_loop), so such
+ * factors cost nothing per element in the common case. */
 #define CBCE_EW_FACTOR_MAX 0x1p200
-
-/* A scale factor split into the part applied to the pair (`in`: f when
- * `ok`, else 1) and the part applied after rounding (`out`: 1 or f). */
-typedef struct cbce_ew_factor {
-    double in, out;
-} cbce_ew_factor;
-
-CBCE_INLINE cbce_ew_factor cbce_ew_factor_split(cbce_mask ok, double f)
-{
-    cbce_ew_factor r;
-    r.in = cbce_blend(ok, f, 1.0);
-    r.out = cbce_blend(ok, 1.0, f);
-    return r;
-}
-
-/* all ones where the factor f can be applied to a pair (false for inf and
- * NaN: an inf times the pair's lo = 0 would be NaN) */
-CBCE_INLINE cbce_mask cbce_ew_factor_ok(double f)
-{
-    return cbce_m_abs_lt(f, CBCE_EW_FACTOR_MAX);
-}
 
 /* The pair v times f, both halves by plain products: not an exact pair any
  * more, but each half within 2^-53 relative of the exact product while the
@@ -135,13 +117,12 @@ CBCE_INLINE cbce_dd cbce_ew_mul_wg(cbce_dd v, double w, double g)
  * subnormal t is rounded only once, in the final sum. */
 CBCE_INLINE double cbce_ew_bce_loss_w(double x, double t, double w)
 {
-    cbce_ew_factor wf = cbce_ew_factor_split(cbce_ew_factor_ok(w), w);
-    cbce_dd a = cbce_ew_mul_f(cbce_ew_clamp_log(cbce_log_dd(x)), wf.in);
-    cbce_dd b = cbce_ew_mul_f(cbce_ew_clamp_log(cbce_ew_log1mx(x)), wf.in);
+    cbce_dd a = cbce_ew_mul_f(cbce_ew_clamp_log(cbce_log_dd(x)), w);
+    cbce_dd b = cbce_ew_mul_f(cbce_ew_clamp_log(cbce_ew_log1mx(x)), w);
     cbce_dd omt = cbce_two_sum(1.0, -t);
     cbce_dd r = cbce_dd_add(cbce_dd_mul_d(a, t), cbce_dd_mul(b, omt));
     /* the clamp would turn a NaN log into -100: NaN in, NaN out */
-    return wf.out * cbce_blend(cbce_m_nan(x) | cbce_m_nan(t), x + t, -(r.hi + r.lo));
+    return cbce_blend(cbce_m_nan(x) | cbce_m_nan(t), x + t, -(r.hi + r.lo));
 }
 
 CBCE_INLINE double cbce_ew_bce_loss(double x, double t)
@@ -161,7 +142,6 @@ CBCE_INLINE double cbce_ew_bce_loss(double x, double t)
  * F(aw).hi = the rounded aw.hi + aw.lo. */
 CBCE_INLINE double cbce_ew_bce_loss_hard_w(double x, double t, double w)
 {
-    cbce_ew_factor wf = cbce_ew_factor_split(cbce_ew_factor_ok(w), w);
     cbce_mask one = cbce_m_lt(0.5, t);
     cbce_dd m, l;
     double f1, kd1 = cbce_log_reduce(x, &f1);
@@ -173,8 +153,8 @@ CBCE_INLINE double cbce_ew_bce_loss_hard_w(double x, double t, double w)
     l = cbce_log1p_reduced_dd(cbce_blend(one, kd1, red.kd), cbce_blend(one, f1, red.f),
                               cbce_blend(one, 0.0, red.fl), cbce_blend(one, 0.0, red.fl2));
     l = cbce_dd_sel(one, cbce_log_dd_specials(x, l), cbce_log1p_le1_specials(m, red.zero, l));
-    l = cbce_ew_mul_f(cbce_ew_clamp_log(l), wf.in);
-    return wf.out * cbce_blend(cbce_m_nan(x) | cbce_m_nan(t), x + t, -(l.hi + l.lo));
+    l = cbce_ew_mul_f(cbce_ew_clamp_log(l), w);
+    return cbce_blend(cbce_m_nan(x) | cbce_m_nan(t), x + t, -(l.hi + l.lo));
 }
 
 CBCE_INLINE double cbce_ew_bce_loss_hard(double x, double t)
@@ -193,19 +173,15 @@ CBCE_INLINE double cbce_ew_bce_dx_wg(double x, double t, double w, double g)
 {
     const double eps = (double)1e-12f;
     cbce_dd n = cbce_two_sum(x, -t);
-    /* |n.hi| < 2^500: the quotient of the scaled numerator stays inside
-     * the split's range (n is at most 1 for x, t in [0, 1]) */
-    cbce_mask fok = cbce_ew_factor_ok(w) & cbce_ew_factor_ok(g) & cbce_m_abs_lt(n.hi, 0x1p500);
-    cbce_ew_factor wf = cbce_ew_factor_split(fok, w), gf = cbce_ew_factor_split(fok, g);
     /* a subnormal scaled numerator would make the residual's TwoProduct
      * inexact: scale it up by 2^200 (exact) and the quotient back down
      * (then rounded once; a quotient that small is the result) */
-    cbce_mask small = cbce_m_abs_lt((n.hi * wf.in) * gf.in, 0x1p-900);
+    cbce_mask small = cbce_m_abs_lt((n.hi * w) * g, 0x1p-900);
     double up = cbce_blend(small, 0x1p200, 1.0);
     double down = cbce_blend(small, 0x1p-200, 1.0);
     n.hi *= up;
     n.lo *= up;
-    n = cbce_ew_mul_wg(n, wf.in, gf.in);
+    n = cbce_ew_mul_wg(n, w, g);
     cbce_dd omx = cbce_two_sum(1.0, -x);
     cbce_dd d = cbce_dd_mul_d(omx, x);
     cbce_mask clamp = cbce_m_lt((d.hi - eps) + d.lo, 0.0); /* as in clamp_log */
@@ -219,8 +195,7 @@ CBCE_INLINE double cbce_ew_bce_dx_wg(double x, double t, double w, double g)
     /* x outside [0, 1] (rejected by the caller) may overflow the split; keep
      * the result finite-or-IEEE rather than NaN from inf - inf */
     double plain = (x - t) / d.hi;
-    double v = cbce_blend(cbce_m_abs_lt(plain, 0x1p1000), q, (plain * wf.in) * gf.in);
-    return (v * wf.out) * gf.out;
+    return cbce_blend(cbce_m_abs_lt(plain, 0x1p1000), q, (plain * w) * g);
 }
 
 CBCE_INLINE double cbce_ew_bce_dx(double x, double t)
@@ -300,17 +275,16 @@ CBCE_INLINE double cbce_ew_logits_loss_w(double x, double t, double pw, double w
     cbce_dd ca = cbce_dd_sel(pos, cbce_dd_mul_d(cbce_two_sum(1.0, -ts), as),
                              cbce_dd_mul_d(cbce_two_prod(ts, as), ps));
     cbce_dd lsp = cbce_dd_mul(lw, sp);
-    cbce_ew_factor wf = cbce_ew_factor_split(cbce_ew_factor_ok(w), w);
-    cbce_dd r = cbce_dd_add(cbce_ew_mul_f(ca, wf.in), cbce_ew_scale(cbce_ew_mul_f(lsp, wf.in), sc));
+    cbce_dd r = cbce_dd_add(cbce_ew_mul_f(ca, w), cbce_ew_scale(cbce_ew_mul_f(lsp, w), sc));
     double dd = r.hi + r.lo;
     /* plain path: infinite or huge operands. softplus(-a) is the pair's
      * value when a is in range (t or pw is not), else 0 (a > 2^480). */
     double spp = cbce_blend(a_ok, (sp.hi + sp.lo) * sc, 0.0);
     double cp = cbce_blend(pos, 1.0 - t, pw * t);
     double lwp = 1.0 + (pw - 1.0) * t;
-    double plain = (cbce_ew_mul_lim(cp, a) + lwp * spp) * wf.in;
+    double plain = (cbce_ew_mul_lim(cp, a) + lwp * spp) * w;
     double out = cbce_blend(ok, dd, plain);
-    return wf.out * cbce_blend(cbce_m_nan(x), x, out);
+    return cbce_blend(cbce_m_nan(x), x, out);
 }
 
 CBCE_INLINE double cbce_ew_logits_loss(double x, double t, double pw)
@@ -332,10 +306,8 @@ CBCE_INLINE double cbce_ew_logits_dx_wg(double x, double t, double pw, double w,
     cbce_dd s = cbce_sigmoid_neg_dd_scaled(as, &sc);
     cbce_dd lws = cbce_dd_mul(cbce_ew_lw(ts, ps), s);
     cbce_dd c = cbce_dd_sel(pos, cbce_two_sum(1.0, -ts), cbce_dd_neg(cbce_two_prod(ps, ts)));
-    cbce_mask fok = cbce_ew_factor_ok(w) & cbce_ew_factor_ok(g);
-    cbce_ew_factor wf = cbce_ew_factor_split(fok, w), gf = cbce_ew_factor_split(fok, g);
-    cbce_dd lwsg = cbce_ew_scale(cbce_ew_mul_wg(lws, wf.in, gf.in), sc);
-    cbce_dd r = cbce_dd_add(cbce_ew_mul_wg(c, wf.in, gf.in),
+    cbce_dd lwsg = cbce_ew_scale(cbce_ew_mul_wg(lws, w, g), sc);
+    cbce_dd r = cbce_dd_add(cbce_ew_mul_wg(c, w, g),
                             cbce_dd_sel(pos, cbce_dd_neg(lwsg), lwsg));
     double dd = r.hi + r.lo;
     /* plain path: sigmoid(-a) from the pair when a is in range, else 0
@@ -343,9 +315,9 @@ CBCE_INLINE double cbce_ew_logits_dx_wg(double x, double t, double pw, double w,
     double sp = cbce_blend(a_ok, (s.hi + s.lo) * sc, 0.0);
     double lwp = 1.0 + (pw - 1.0) * t;
     double lwsp = lwp * sp;
-    double plain = (cbce_blend(pos, (1.0 - t) - lwsp, lwsp - pw * t) * wf.in) * gf.in;
+    double plain = (cbce_blend(pos, (1.0 - t) - lwsp, lwsp - pw * t) * w) * g;
     double out = cbce_blend(ok, dd, plain);
-    return (cbce_blend(cbce_m_nan(x), x, out) * wf.out) * gf.out;
+    return cbce_blend(cbce_m_nan(x), x, out);
 }
 
 CBCE_INLINE double cbce_ew_logits_dx(double x, double t, double pw)
@@ -372,16 +344,14 @@ CBCE_INLINE double cbce_ew_logits_dt_wg(double x, double pw, double w, double g)
     ma.hi = -as;
     ma.lo = 0.0;
     cbce_dd term1 = cbce_dd_sel(pos, ma, cbce_two_prod(ps, as));
-    cbce_mask fok = cbce_ew_factor_ok(w) & cbce_ew_factor_ok(g);
-    cbce_ew_factor wf = cbce_ew_factor_split(fok, w), gf = cbce_ew_factor_split(fok, g);
-    cbce_dd r = cbce_dd_add(cbce_ew_mul_wg(term1, wf.in, gf.in),
-                            cbce_ew_scale(cbce_ew_mul_wg(term2, wf.in, gf.in), sc));
+    cbce_dd r = cbce_dd_add(cbce_ew_mul_wg(term1, w, g),
+                            cbce_ew_scale(cbce_ew_mul_wg(term2, w, g), sc));
     double dd = r.hi + r.lo;
     double spp = cbce_blend(a_ok, (sp.hi + sp.lo) * sc, 0.0);
-    double plain = ((cbce_blend(pos, -a, cbce_ew_mul_lim(pw, a)) + (pw - 1.0) * spp) * wf.in) *
-                   gf.in;
+    double plain = ((cbce_blend(pos, -a, cbce_ew_mul_lim(pw, a)) + (pw - 1.0) * spp) * w) *
+                   g;
     double out = cbce_blend(ok, dd, plain);
-    return (cbce_blend(cbce_m_nan(x), x, out) * wf.out) * gf.out;
+    return cbce_blend(cbce_m_nan(x), x, out);
 }
 
 CBCE_INLINE double cbce_ew_logits_dt(double x, double pw)
