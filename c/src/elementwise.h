@@ -2,8 +2,11 @@
  * elementwise.h -- the per-element formulas of cbce (SPEC 2.1), libm-free.
  *
  * Every function works in double (float32 kernels widen, call these, and
- * round once); t is the already-smoothed target; weights, grad_output, 1/N
- * and the (1-s) smoothing factor are applied by the caller.
+ * round once); t is the already-smoothed target. The kernels call the *_w
+ * (loss: weight w) and *_wg (gradients: weight w, then g = grad_output *
+ * (1-s) [/ N]) forms, which multiply the unrounded pair by the scale factors
+ * and round once (see "Why the scale factors come in" below); the plain
+ * forms are the same with w = g = 1.
  *
  * Why double-double throughout
  * ----------------------------
@@ -26,6 +29,22 @@
  * Veltkamp split of a value above 2^996 would overflow into NaN) and the
  * exact limits are selected at the end. NaN inputs are re-selected last so
  * no comparison can drop them.
+ *
+ * Why the scale factors come in
+ * -----------------------------
+ * A result that is subnormal before scaling (softplus(x) or sigmoid(x) for
+ * x < -708, (0 - t)/eps for a subnormal t, t*(-log x) for a subnormal t) has
+ * only a few significant bits once rounded; a weight or grad_output > 1
+ * applied afterwards magnifies that rounding error (w = 1000 at x = -744
+ * was 447 ulp). So the factors multiply the pairs while they are still
+ * normal (before the power-of-two scale of the *_scaled exp functions,
+ * before bce_dx's division, before a subnormal t multiplies -log x), and
+ * the result is rounded once from there. The factors are applied one after
+ * the other (w, then g), never as the rounded product w*g, by plain
+ * products of both halves (cbce_ew_mul_f: as accurate as the old rounded
+ * v*w for normal results, and no subnormal rounding before the factors).
+ * Factors of magnitude 2^200 or more, inf and NaN are passed as 1 by the
+ * float64 kernels and applied to the rounded result (CBCE_EW_FACTOR_MAX).
  *
  * Cancellation-free forms (SPEC 2.1), with a = |x|, sp = softplus(-a) =
  * log1p(exp(-a)), s = sigmoid(-a) = e/(1+e), e = exp(-a), lw = 1+(pw-1)*t:
@@ -63,29 +82,65 @@ CBCE_INLINE cbce_dd cbce_ew_log1mx(double x)
     return cbce_log1p_dd_le1(m);
 }
 
-/* BCE loss: -(t*max(log x,-100) + (1-t)*max(log(1-x),-100)), x, t in [0, 1].
- * Both terms have the sign of -1 (no cancellation): relative error ~2^-100
- * before the final rounding. 1 - t is kept as an exact pair. */
-CBCE_INLINE double cbce_ew_bce_loss(double x, double t)
+/* The factors w, g the *_w and *_wg functions take must be finite and below
+ * this magnitude: then a pair times both cannot overflow where the product
+ * rounded first would not, bce_dx's 2^200 upscaling stays far below
+ * overflow, and an inf times a pair's lo = 0 (NaN) cannot occur. The
+ * kernels pass larger, infinite and NaN factors as 1 and apply them to the
+ * rounded result instead (kernels.inc.h, factor_split_loop), so such
+ * factors cost nothing per element in the common case. */
+#define CBCE_EW_FACTOR_MAX 0x1p200
+
+/* The pair v times f, both halves by plain products: not an exact pair any
+ * more, but each half within 2^-53 relative of the exact product while the
+ * pair is normal (2^-52 for two factors), i.e. at most the rounding the
+ * kernels' old v*w had -- what matters is that no rounding of a SUBNORMAL
+ * value happens before the factors. (Exact products, TwoProduct per half
+ * and factor, cost 20-45% of the float64 loops' time for about 1 ulp.) */
+CBCE_INLINE cbce_dd cbce_ew_mul_f(cbce_dd v, double f)
 {
-    cbce_dd a = cbce_ew_clamp_log(cbce_log_dd(x));
-    cbce_dd b = cbce_ew_clamp_log(cbce_ew_log1mx(x));
+    v.hi *= f;
+    v.lo *= f;
+    return v;
+}
+
+/* (v * w) * g as a pair, as above. */
+CBCE_INLINE cbce_dd cbce_ew_mul_wg(cbce_dd v, double w, double g)
+{
+    return cbce_ew_mul_f(cbce_ew_mul_f(v, w), g);
+}
+
+/* BCE loss times w: -w*(t*max(log x,-100) + (1-t)*max(log(1-x),-100)),
+ * x, t in [0, 1]. Both terms have the sign of -1 (no cancellation):
+ * relative error ~2^-100 before the final rounding. 1 - t is kept as an
+ * exact pair. w multiplies the logs before t does, so that t*(-log x) of a
+ * subnormal t is rounded only once, in the final sum. */
+CBCE_INLINE double cbce_ew_bce_loss_w(double x, double t, double w)
+{
+    cbce_dd a = cbce_ew_mul_f(cbce_ew_clamp_log(cbce_log_dd(x)), w);
+    cbce_dd b = cbce_ew_mul_f(cbce_ew_clamp_log(cbce_ew_log1mx(x)), w);
     cbce_dd omt = cbce_two_sum(1.0, -t);
     cbce_dd r = cbce_dd_add(cbce_dd_mul_d(a, t), cbce_dd_mul(b, omt));
     /* the clamp would turn a NaN log into -100: NaN in, NaN out */
     return cbce_blend(cbce_m_nan(x) | cbce_m_nan(t), x + t, -(r.hi + r.lo));
 }
 
-/* The BCE loss for t in {0, 1} exactly (the kernels call it for chunks of
- * hard labels without label smoothing): ONE evaluation of the log kernel,
- * on the reduced argument of x (t = 1) or of 1 - x (t = 0), then that
- * log's special values, the clamp, and one rounding. The same value as
- * cbce_ew_bce_loss bit for bit: the pair is the one cbce_log_dd(x) or
- * cbce_ew_log1mx(x) gives (same operations on the same operands), and
- * there t = 1 gives the pair sum a + (+-0, +-0) (t = 0: (+-0, +-0) + b),
- * normalized by Fast2Sum, whose rounded hi + lo is the rounded
- * a.hi + a.lo. */
-CBCE_INLINE double cbce_ew_bce_loss_hard(double x, double t)
+CBCE_INLINE double cbce_ew_bce_loss(double x, double t)
+{
+    return cbce_ew_bce_loss_w(x, t, 1.0);
+}
+
+/* The BCE loss times w for t in {0, 1} exactly (the kernels call it for
+ * chunks of hard labels without label smoothing): ONE evaluation of the log
+ * kernel, on the reduced argument of x (t = 1) or of 1 - x (t = 0), then
+ * that log's special values, the clamp, the factor, and one rounding. The
+ * same value as cbce_ew_bce_loss_w bit for bit: the pair is the one
+ * cbce_log_dd(x) or cbce_ew_log1mx(x) gives (same operations on the same
+ * operands), times w the same way (aw), and there t = 1 gives the pair sum
+ * F(aw) + (+-0, +-0) (t = 0: (+-0, +-0) + F(bw)), F the exact Fast2Sum
+ * normalization that dd_mul_d by 1 amounts to, whose rounded hi + lo is
+ * F(aw).hi = the rounded aw.hi + aw.lo. */
+CBCE_INLINE double cbce_ew_bce_loss_hard_w(double x, double t, double w)
 {
     cbce_mask one = cbce_m_lt(0.5, t);
     cbce_dd m, l;
@@ -98,25 +153,35 @@ CBCE_INLINE double cbce_ew_bce_loss_hard(double x, double t)
     l = cbce_log1p_reduced_dd(cbce_blend(one, kd1, red.kd), cbce_blend(one, f1, red.f),
                               cbce_blend(one, 0.0, red.fl), cbce_blend(one, 0.0, red.fl2));
     l = cbce_dd_sel(one, cbce_log_dd_specials(x, l), cbce_log1p_le1_specials(m, red.zero, l));
-    l = cbce_ew_clamp_log(l);
+    l = cbce_ew_mul_f(cbce_ew_clamp_log(l), w);
     return cbce_blend(cbce_m_nan(x) | cbce_m_nan(t), x + t, -(l.hi + l.lo));
 }
 
-/* BCE d/dx: (x - t) / max(x*(1-x), eps), eps = 1e-12 rounded to float.
- * Numerator and denominator are exact pairs (TwoSum, TwoProduct); the
- * quotient is Dekker's div2 with one division (reciprocal, then the exact
- * residual corrects the first quotient). x == t gives 0. */
-CBCE_INLINE double cbce_ew_bce_dx(double x, double t)
+CBCE_INLINE double cbce_ew_bce_loss_hard(double x, double t)
+{
+    return cbce_ew_bce_loss_hard_w(x, t, 1.0);
+}
+
+/* BCE d/dx times w, then g: (x - t) / max(x*(1-x), eps) * w * g, eps =
+ * 1e-12 rounded to float. Numerator and denominator are exact pairs
+ * (TwoSum, TwoProduct); the numerator is multiplied by w and g as a pair
+ * BEFORE the division, so a subnormal quotient (x = 0, t = 1e-323) scaled
+ * by g > 1 is still rounded once. The quotient is Dekker's div2 with one
+ * division (reciprocal, then the exact residual corrects the first
+ * quotient). x == t gives 0. */
+CBCE_INLINE double cbce_ew_bce_dx_wg(double x, double t, double w, double g)
 {
     const double eps = (double)1e-12f;
     cbce_dd n = cbce_two_sum(x, -t);
-    /* a subnormal numerator would make the residual's TwoProduct inexact:
-     * scale it up by 2^200 and the quotient back down (exact: q >= 4n) */
-    cbce_mask small = cbce_m_abs_lt(n.hi, 0x1p-900);
+    /* a subnormal scaled numerator would make the residual's TwoProduct
+     * inexact: scale it up by 2^200 (exact) and the quotient back down
+     * (then rounded once; a quotient that small is the result) */
+    cbce_mask small = cbce_m_abs_lt((n.hi * w) * g, 0x1p-900);
     double up = cbce_blend(small, 0x1p200, 1.0);
     double down = cbce_blend(small, 0x1p-200, 1.0);
     n.hi *= up;
     n.lo *= up;
+    n = cbce_ew_mul_wg(n, w, g);
     cbce_dd omx = cbce_two_sum(1.0, -x);
     cbce_dd d = cbce_dd_mul_d(omx, x);
     cbce_mask clamp = cbce_m_lt((d.hi - eps) + d.lo, 0.0); /* as in clamp_log */
@@ -130,7 +195,12 @@ CBCE_INLINE double cbce_ew_bce_dx(double x, double t)
     /* x outside [0, 1] (rejected by the caller) may overflow the split; keep
      * the result finite-or-IEEE rather than NaN from inf - inf */
     double plain = (x - t) / d.hi;
-    return cbce_blend(cbce_m_abs_lt(plain, 0x1p1000), q, plain);
+    return cbce_blend(cbce_m_abs_lt(plain, 0x1p1000), q, (plain * w) * g);
+}
+
+CBCE_INLINE double cbce_ew_bce_dx(double x, double t)
+{
+    return cbce_ew_bce_dx_wg(x, t, 1.0, 1.0);
 }
 
 /* BCE d/dt: max(log(1-x),-100) - max(log x,-100), x in [0, 1]. Computed as
@@ -185,10 +255,12 @@ CBCE_INLINE double cbce_ew_mul_lim(double c, double a)
     return cbce_blend(cbce_m_zero(c), 0.0, c * a);
 }
 
-/* Logits loss: (1-t)*x + lw*softplus(-x), cancellation-free form above.
+/* Logits loss times w: w*((1-t)*x + lw*softplus(-x)), cancellation-free
+ * form above; w multiplies both terms as pairs, the softplus term before
+ * its power-of-two scale (a subnormal softplus times w rounds once).
  * Limits: l(+inf,1) = 0, l(+inf,t<1) = +inf, l(-inf,0) = 0, l(-inf,t>0) = +inf.
  * NaN in any argument gives NaN. */
-CBCE_INLINE double cbce_ew_logits_loss(double x, double t, double pw)
+CBCE_INLINE double cbce_ew_logits_loss_w(double x, double t, double pw, double w)
 {
     double a = cbce_vabs(x);
     cbce_mask pos = cbce_m_lt(0.0, x);
@@ -202,21 +274,29 @@ CBCE_INLINE double cbce_ew_logits_loss(double x, double t, double pw)
      * them back up. */
     cbce_dd ca = cbce_dd_sel(pos, cbce_dd_mul_d(cbce_two_sum(1.0, -ts), as),
                              cbce_dd_mul_d(cbce_two_prod(ts, as), ps));
-    cbce_dd r = cbce_dd_add(ca, cbce_ew_scale(cbce_dd_mul(lw, sp), sc));
+    cbce_dd lsp = cbce_dd_mul(lw, sp);
+    cbce_dd r = cbce_dd_add(cbce_ew_mul_f(ca, w), cbce_ew_scale(cbce_ew_mul_f(lsp, w), sc));
     double dd = r.hi + r.lo;
     /* plain path: infinite or huge operands. softplus(-a) is the pair's
      * value when a is in range (t or pw is not), else 0 (a > 2^480). */
     double spp = cbce_blend(a_ok, (sp.hi + sp.lo) * sc, 0.0);
     double cp = cbce_blend(pos, 1.0 - t, pw * t);
     double lwp = 1.0 + (pw - 1.0) * t;
-    double plain = cbce_ew_mul_lim(cp, a) + lwp * spp;
+    double plain = (cbce_ew_mul_lim(cp, a) + lwp * spp) * w;
     double out = cbce_blend(ok, dd, plain);
     return cbce_blend(cbce_m_nan(x), x, out);
 }
 
-/* Logits d/dx: lw*sigmoid(x) - pw*t, without saturation (form above).
+CBCE_INLINE double cbce_ew_logits_loss(double x, double t, double pw)
+{
+    return cbce_ew_logits_loss_w(x, t, pw, 1.0);
+}
+
+/* Logits d/dx times w, then g: (lw*sigmoid(x) - pw*t)*w*g, without
+ * saturation (form above); w and g multiply both terms as pairs, the
+ * sigmoid term before its power-of-two scale.
  * Limits: 1 - t at +inf, -pw*t at -inf. Error ~0.5 ulp of the larger term. */
-CBCE_INLINE double cbce_ew_logits_dx(double x, double t, double pw)
+CBCE_INLINE double cbce_ew_logits_dx_wg(double x, double t, double pw, double w, double g)
 {
     double a = cbce_vabs(x);
     cbce_mask pos = cbce_m_lt(0.0, x);
@@ -224,24 +304,33 @@ CBCE_INLINE double cbce_ew_logits_dx(double x, double t, double pw)
     double as = cbce_blend(a_ok, a, 1.0), ts = cbce_blend(ok, t, 0.5), ps = cbce_blend(ok, pw, 1.0);
     double sc;
     cbce_dd s = cbce_sigmoid_neg_dd_scaled(as, &sc);
-    cbce_dd lws = cbce_ew_scale(cbce_dd_mul(cbce_ew_lw(ts, ps), s), sc);
+    cbce_dd lws = cbce_dd_mul(cbce_ew_lw(ts, ps), s);
     cbce_dd c = cbce_dd_sel(pos, cbce_two_sum(1.0, -ts), cbce_dd_neg(cbce_two_prod(ps, ts)));
-    cbce_dd r = cbce_dd_add(c, cbce_dd_sel(pos, cbce_dd_neg(lws), lws));
+    cbce_dd lwsg = cbce_ew_scale(cbce_ew_mul_wg(lws, w, g), sc);
+    cbce_dd r = cbce_dd_add(cbce_ew_mul_wg(c, w, g),
+                            cbce_dd_sel(pos, cbce_dd_neg(lwsg), lwsg));
     double dd = r.hi + r.lo;
     /* plain path: sigmoid(-a) from the pair when a is in range, else 0
      * (a > 2^480: the limit at infinity) */
     double sp = cbce_blend(a_ok, (s.hi + s.lo) * sc, 0.0);
     double lwp = 1.0 + (pw - 1.0) * t;
     double lwsp = lwp * sp;
-    double plain = cbce_blend(pos, (1.0 - t) - lwsp, lwsp - pw * t);
+    double plain = (cbce_blend(pos, (1.0 - t) - lwsp, lwsp - pw * t) * w) * g;
     double out = cbce_blend(ok, dd, plain);
     return cbce_blend(cbce_m_nan(x), x, out);
 }
 
-/* Logits d/dt: -x + (pw-1)*softplus(-x), as -a + (pw-1)*sp (x > 0) and
- * pw*a + (pw-1)*sp (x <= 0, the form with a limit at -inf). Exactly -x when
- * pw == 1. Error ~0.5 ulp of the larger term. */
-CBCE_INLINE double cbce_ew_logits_dt(double x, double pw)
+CBCE_INLINE double cbce_ew_logits_dx(double x, double t, double pw)
+{
+    return cbce_ew_logits_dx_wg(x, t, pw, 1.0, 1.0);
+}
+
+/* Logits d/dt times w, then g: -x + (pw-1)*softplus(-x), as -a + (pw-1)*sp
+ * (x > 0) and pw*a + (pw-1)*sp (x <= 0, the form with a limit at -inf),
+ * the factors applied to both pairs (pw = 0 at x < -708 leaves the
+ * subnormal softplus alone). Exactly -x*w*g when pw == 1 (rounded once).
+ * Error ~0.5 ulp of the larger term. */
+CBCE_INLINE double cbce_ew_logits_dt_wg(double x, double pw, double w, double g)
 {
     double a = cbce_vabs(x);
     cbce_mask pos = cbce_m_lt(0.0, x);
@@ -250,17 +339,24 @@ CBCE_INLINE double cbce_ew_logits_dt(double x, double pw)
     double sc;
     cbce_dd sp = cbce_softplus_neg_dd_scaled(as, &sc);
     cbce_dd pm1 = cbce_two_sum(ps, -1.0);
-    cbce_dd term2 = cbce_ew_scale(cbce_dd_mul(pm1, sp), sc);
+    cbce_dd term2 = cbce_dd_mul(pm1, sp);
     cbce_dd ma;
     ma.hi = -as;
     ma.lo = 0.0;
     cbce_dd term1 = cbce_dd_sel(pos, ma, cbce_two_prod(ps, as));
-    cbce_dd r = cbce_dd_add(term1, term2);
+    cbce_dd r = cbce_dd_add(cbce_ew_mul_wg(term1, w, g),
+                            cbce_ew_scale(cbce_ew_mul_wg(term2, w, g), sc));
     double dd = r.hi + r.lo;
     double spp = cbce_blend(a_ok, (sp.hi + sp.lo) * sc, 0.0);
-    double plain = cbce_blend(pos, -a, cbce_ew_mul_lim(pw, a)) + (pw - 1.0) * spp;
+    double plain = ((cbce_blend(pos, -a, cbce_ew_mul_lim(pw, a)) + (pw - 1.0) * spp) * w) *
+                   g;
     double out = cbce_blend(ok, dd, plain);
     return cbce_blend(cbce_m_nan(x), x, out);
+}
+
+CBCE_INLINE double cbce_ew_logits_dt(double x, double pw)
+{
+    return cbce_ew_logits_dt_wg(x, pw, 1.0, 1.0);
 }
 
 #endif /* CBCE_ELEMENTWISE_H */

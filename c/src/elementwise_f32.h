@@ -158,4 +158,40 @@ CBCE_INLINE double cbce_ew32_logits_dt(double x, double pw)
     return cbce_blend(cbce_m_nan(x), x, v);
 }
 
+/* ---- with the scale factors, in the kernels' calling convention ---------
+ * The float64 functions take the weight w (losses) and w, g (gradients) to
+ * multiply the unrounded pair (elementwise.h). Here the double results are
+ * ~2^-29 float ulp accurate and far from the subnormal range of double
+ * (float inputs), so the factors are applied after, in the order the
+ * kernels always used: w * v, (v * w) * g. */
+CBCE_INLINE double cbce_ew32_bce_loss_w(double x, double t, double w)
+{
+    return w * cbce_ew32_bce_loss(x, t);
+}
+
+CBCE_INLINE double cbce_ew32_bce_loss_hard_w(double x, double t, double w)
+{
+    return w * cbce_ew32_bce_loss_hard(x, t);
+}
+
+CBCE_INLINE double cbce_ew32_bce_dx_wg(double x, double t, double w, double g)
+{
+    return (cbce_ew32_bce_dx(x, t) * w) * g;
+}
+
+CBCE_INLINE double cbce_ew32_logits_loss_w(double x, double t, double pw, double w)
+{
+    return w * cbce_ew32_logits_loss(x, t, pw);
+}
+
+CBCE_INLINE double cbce_ew32_logits_dx_wg(double x, double t, double pw, double w, double g)
+{
+    return (cbce_ew32_logits_dx(x, t, pw) * w) * g;
+}
+
+CBCE_INLINE double cbce_ew32_logits_dt_wg(double x, double pw, double w, double g)
+{
+    return (cbce_ew32_logits_dt(x, pw) * w) * g;
+}
+
 #endif /* CBCE_ELEMENTWISE_F32_H */

@@ -42,7 +42,7 @@
 #endif
 
 /* Chunk length: divides CBCE_SUM_BLOCK and is a multiple of the 8 lanes.
- * 7 double buffers of 512 use 28 KiB of stack. */
+ * 7 double buffers of 512 use 28 KiB of stack (float64: 2 more, 36 KiB). */
 #define CBCE__CHUNK 512
 
 /* Asks for the `bytes` bytes at p (the next chunk of a contiguous run) to
@@ -59,6 +59,17 @@
     } while (0)
 #else
 #define CBCE__PREFETCH_AFTER(p, bytes) ((void)0)
+#endif
+
+/* For the rarely busy factor loops below: inlined into run(), they changed
+ * gcc 12's code for the math loops there (AVX-512 float64 BCE mean 11%
+ * slower with no weight at all, when the loops do not even run). */
+#if defined(__GNUC__) || defined(__clang__)
+#define CBCE__NOINLINE __attribute__((noinline))
+#elif defined(_MSC_VER)
+#define CBCE__NOINLINE __declspec(noinline)
+#else
+#define CBCE__NOINLINE
 #endif
 
 #define CBCE__CAT2(a, b) a##_##b
@@ -113,6 +124,38 @@ static void fill_loop(ptrdiff_t n, double v, double *restrict out)
     for (i = 0; i < n; i++) out[i] = v;
 }
 
+/* The float64 element functions take weight and gradient factors only
+ * below CBCE_EW_FACTOR_MAX (elementwise.h); others (huge, inf, NaN) go in
+ * as 1 and are applied to the rounded result, in the order v * w, then g.
+ * A chunk is checked once (integer bit test, vectorized); only chunks with
+ * such a factor pay for the two extra passes, so the element loops carry
+ * no per-element selects for it.
+ * factors_big_loop: nonzero when some |f| >= CBCE_EW_FACTOR_MAX or NaN
+ * (|f|bits - limit does not wrap below 2^63 exactly then). */
+CBCE__NOINLINE static int factors_big_loop(ptrdiff_t n, const double *restrict f)
+{
+    const uint64_t abs = UINT64_C(0x7fffffffffffffff), lim = cbce_asu64(CBCE_EW_FACTOR_MAX);
+    ptrdiff_t i;
+    uint64_t big = 0;
+    for (i = 0; i < n; i++) big |= ~((cbce_asu64(f[i]) & abs) - lim);
+    return (int)(big >> 63);
+}
+
+/* in[i] = f[i] where it goes into the element function, else 1 */
+CBCE__NOINLINE static void factor_in_loop(ptrdiff_t n, const double *restrict f, double *restrict in)
+{
+    ptrdiff_t i;
+    for (i = 0; i < n; i++) in[i] = cbce_blend(cbce_m_abs_lt(f[i], CBCE_EW_FACTOR_MAX), f[i], 1.0);
+}
+
+/* v[i] *= f[i] where f[i] went in as 1 */
+CBCE__NOINLINE static void factor_out_loop(ptrdiff_t n, const double *restrict f, double *restrict v)
+{
+    ptrdiff_t i;
+    for (i = 0; i < n; i++)
+        v[i] = v[i] * cbce_blend(cbce_m_abs_lt(f[i], CBCE_EW_FACTOR_MAX), 1.0, f[i]);
+}
+
 /* Lane sums of one chunk for float32 kernels (n is a multiple of 8; the
  * caller pads with 0): each value rounded to float first (exactly the value
  * reduction NONE returns), summed in double. */
@@ -164,6 +207,11 @@ static void lanes_neumaier(ptrdiff_t n, const double *restrict v, double *restri
  * double-double, ~0.5 ulp of double) for float64, cbce_ew32_f
  * (elementwise_f32.h, plain double, enough for one rounding to float) for
  * float32. t' = t*a + b with a = 1-s, b = s/2; s = 0 gives t' = t exactly.
+ * The weight w (losses) and w, g (gradients) are passed in (the *_w, *_wg
+ * forms): float64 multiplies the unrounded pair by them and rounds once, so
+ * a result that is subnormal before scaling keeps its precision (factors
+ * beyond CBCE_EW_FACTOR_MAX go in as 1 and are applied after: run());
+ * float32 applies them to the double as w * v and (v * w) * g.
  * The fused loops call the loss and the gradient function in one iteration:
  * both evaluate the same core, which the compiler computes once, and the
  * values are the separate loops' values bit for bit. */
@@ -177,17 +225,17 @@ static void FN(bce_loss_loop)(ptrdiff_t n, const double *restrict x, const doubl
                               const double *restrict w, double a, double b, double *restrict out)
 {
     ptrdiff_t i;
-    for (i = 0; i < n; i++) out[i] = w[i] * EW(bce_loss)(x[i], t[i] * a + b);
+    for (i = 0; i < n; i++) out[i] = EW(bce_loss_w)(x[i], t[i] * a + b, w[i]);
 }
 
 /* The BCE loss loops for chunks of hard labels without smoothing (a = 1,
- * b = 0): one log per element, the same values (EW(bce_loss_hard)). */
+ * b = 0): one log per element, the same values (EW(bce_loss_hard_w)). */
 static void FN(bce_loss_hard_loop)(ptrdiff_t n, const double *restrict x,
                                    const double *restrict t, const double *restrict w, double a,
                                    double b, double *restrict out)
 {
     ptrdiff_t i;
-    for (i = 0; i < n; i++) out[i] = w[i] * EW(bce_loss_hard)(x[i], t[i] * a + b);
+    for (i = 0; i < n; i++) out[i] = EW(bce_loss_hard_w)(x[i], t[i] * a + b, w[i]);
 }
 
 static void FN(bce_loss_hard_dx_loop)(ptrdiff_t n, const double *restrict x,
@@ -198,8 +246,8 @@ static void FN(bce_loss_hard_dx_loop)(ptrdiff_t n, const double *restrict x,
     ptrdiff_t i;
     for (i = 0; i < n; i++) {
         double tt = t[i] * a + b;
-        out[i] = w[i] * EW(bce_loss_hard)(x[i], tt);
-        gout[i] = (EW(bce_dx)(x[i], tt) * w[i]) * g[i];
+        out[i] = EW(bce_loss_hard_w)(x[i], tt, w[i]);
+        gout[i] = EW(bce_dx_wg)(x[i], tt, w[i], g[i]);
     }
 }
 
@@ -208,7 +256,7 @@ static void FN(bce_dx_loop)(ptrdiff_t n, const double *restrict x, const double 
                             double b, double *restrict out)
 {
     ptrdiff_t i;
-    for (i = 0; i < n; i++) out[i] = (EW(bce_dx)(x[i], t[i] * a + b) * w[i]) * g[i];
+    for (i = 0; i < n; i++) out[i] = EW(bce_dx_wg)(x[i], t[i] * a + b, w[i], g[i]);
 }
 
 static void FN(bce_dt_loop)(ptrdiff_t n, const double *restrict x, const double *restrict w,
@@ -225,8 +273,8 @@ static void FN(bce_loss_dx_loop)(ptrdiff_t n, const double *restrict x, const do
     ptrdiff_t i;
     for (i = 0; i < n; i++) {
         double tt = t[i] * a + b;
-        out[i] = w[i] * EW(bce_loss)(x[i], tt);
-        gout[i] = (EW(bce_dx)(x[i], tt) * w[i]) * g[i];
+        out[i] = EW(bce_loss_w)(x[i], tt, w[i]);
+        gout[i] = EW(bce_dx_wg)(x[i], tt, w[i], g[i]);
     }
 }
 
@@ -236,7 +284,7 @@ static void FN(bce_loss_dt_loop)(ptrdiff_t n, const double *restrict x, const do
 {
     ptrdiff_t i;
     for (i = 0; i < n; i++) {
-        out[i] = w[i] * EW(bce_loss)(x[i], t[i] * a + b);
+        out[i] = EW(bce_loss_w)(x[i], t[i] * a + b, w[i]);
         gout[i] = (EW(bce_dt)(x[i]) * w[i]) * g[i];
     }
 }
@@ -246,7 +294,7 @@ static void FN(logits_loss_loop)(ptrdiff_t n, const double *restrict x, const do
                                  double b, double *restrict out)
 {
     ptrdiff_t i;
-    for (i = 0; i < n; i++) out[i] = w[i] * EW(logits_loss)(x[i], t[i] * a + b, pw[i]);
+    for (i = 0; i < n; i++) out[i] = EW(logits_loss_w)(x[i], t[i] * a + b, pw[i], w[i]);
 }
 
 static void FN(logits_dx_loop)(ptrdiff_t n, const double *restrict x, const double *restrict t,
@@ -255,7 +303,7 @@ static void FN(logits_dx_loop)(ptrdiff_t n, const double *restrict x, const doub
 {
     ptrdiff_t i;
     for (i = 0; i < n; i++)
-        out[i] = (EW(logits_dx)(x[i], t[i] * a + b, pw[i]) * w[i]) * g[i];
+        out[i] = EW(logits_dx_wg)(x[i], t[i] * a + b, pw[i], w[i], g[i]);
 }
 
 static void FN(logits_dt_loop)(ptrdiff_t n, const double *restrict x, const double *restrict w,
@@ -263,7 +311,7 @@ static void FN(logits_dt_loop)(ptrdiff_t n, const double *restrict x, const doub
                                double *restrict out)
 {
     ptrdiff_t i;
-    for (i = 0; i < n; i++) out[i] = (EW(logits_dt)(x[i], pw[i]) * w[i]) * g[i];
+    for (i = 0; i < n; i++) out[i] = EW(logits_dt_wg)(x[i], pw[i], w[i], g[i]);
 }
 
 static void FN(logits_loss_dx_loop)(ptrdiff_t n, const double *restrict x,
@@ -275,8 +323,8 @@ static void FN(logits_loss_dx_loop)(ptrdiff_t n, const double *restrict x,
     ptrdiff_t i;
     for (i = 0; i < n; i++) {
         double tt = t[i] * a + b;
-        out[i] = w[i] * EW(logits_loss)(x[i], tt, pw[i]);
-        gout[i] = (EW(logits_dx)(x[i], tt, pw[i]) * w[i]) * g[i];
+        out[i] = EW(logits_loss_w)(x[i], tt, pw[i], w[i]);
+        gout[i] = EW(logits_dx_wg)(x[i], tt, pw[i], w[i], g[i]);
     }
 }
 
@@ -288,8 +336,8 @@ static void FN(logits_loss_dt_loop)(ptrdiff_t n, const double *restrict x,
 {
     ptrdiff_t i;
     for (i = 0; i < n; i++) {
-        out[i] = w[i] * EW(logits_loss)(x[i], t[i] * a + b, pw[i]);
-        gout[i] = (EW(logits_dt)(x[i], pw[i]) * w[i]) * g[i];
+        out[i] = EW(logits_loss_w)(x[i], t[i] * a + b, pw[i], w[i]);
+        gout[i] = EW(logits_dt_wg)(x[i], pw[i], w[i], g[i]);
     }
 }
 
@@ -374,7 +422,8 @@ static int FN(run)(const cbce__layout *lay, const cbce__call *call, cbce__task *
 {
     /* Buffer slots follow the operand numbering; OUT and GRAD slots hold the
      * computed losses and gradients. */
-    double buf[CBCE__NOPS][CBCE__CHUNK];
+    /* + 2: the weight and gradient factors that go in (float64) */
+    double buf[CBCE__NOPS + 2][CBCE__CHUNK];
     const double *ptr[CBCE__NOPS];
     double lane_s[8], lane_c[8];
     cbce__cursor rd, wr_out, wr_grad;
@@ -445,6 +494,21 @@ static int FN(run)(const cbce__layout *lay, const cbce__call *call, cbce__task *
             const double *w = ptr[CBCE__OP_WEIGHT], *pw = ptr[CBCE__OP_POS_WEIGHT];
             const double *g = ptr[CBCE__OP_GRAD_OUTPUT];
             double *l_out = buf[CBCE__OP_OUT], *g_out = buf[CBCE__OP_GRAD];
+#if CBCE_IS_F64
+            /* an absent weight is the constant 1 */
+            const int w_big = call->data[CBCE__OP_WEIGHT] && factors_big_loop(n, w);
+            const int g_big = do_grad && factors_big_loop(n, g);
+            const double *w_all = w, *g_all = g;
+            double *w_in = buf[CBCE__NOPS], *g_in = buf[CBCE__NOPS + 1];
+            if (w_big) {
+                factor_in_loop(n, w_all, w_in);
+                w = w_in;
+            }
+            if (g_big) {
+                factor_in_loop(n, g_all, g_in);
+                g = g_in;
+            }
+#endif
             if (do_loss && do_grad) {
                 if (is_bce && !wrt_target && hard)
                     FN(bce_loss_hard_dx_loop)(n, x, t, w, g, a, b, l_out, g_out);
@@ -473,6 +537,11 @@ static int FN(run)(const cbce__layout *lay, const cbce__call *call, cbce__task *
                 else
                     FN(logits_dt_loop)(n, x, w, pw, g, g_out);
             }
+#if CBCE_IS_F64
+            if (w_big && do_loss) factor_out_loop(n, w_all, l_out);
+            if (w_big && do_grad) factor_out_loop(n, w_all, g_out);
+            if (g_big) factor_out_loop(n, g_all, g_out);
+#endif
         }
         if (reduce) {
             ptrdiff_t n8 = (n + 7) & ~(ptrdiff_t)7, i;

@@ -123,29 +123,43 @@ typedef struct {
     double s;
 } cfg;
 
+/* float64: a factor goes into the element function when it is below
+ * CBCE_EW_FACTOR_MAX, else it goes in as 1 and multiplies the result */
+static double f_in(double f) { return fabs(f) < CBCE_EW_FACTOR_MAX ? f : 1.0; }
+static double f_out(double f) { return fabs(f) < CBCE_EW_FACTOR_MAX ? 1.0 : f; }
+
 static double ref_loss(const cfg *c, double x, double t, double w, double pw)
 {
     double tp = t * (1.0 - c->s) + 0.5 * c->s;
     if (!c->f64) /* the float32 kernels use the plain-double formulas */
-        return c->kind == BCE ? w * cbce_ew32_bce_loss(x, tp) : w * cbce_ew32_logits_loss(x, tp, pw);
-    return c->kind == BCE ? w * cbce_ew_bce_loss(x, tp) : w * cbce_ew_logits_loss(x, tp, pw);
+        return c->kind == BCE ? cbce_ew32_bce_loss_w(x, tp, w)
+                              : cbce_ew32_logits_loss_w(x, tp, pw, w);
+    return (c->kind == BCE ? cbce_ew_bce_loss_w(x, tp, f_in(w))
+                           : cbce_ew_logits_loss_w(x, tp, pw, f_in(w))) *
+           f_out(w);
 }
-
 static double ref_grad(const cfg *c, double x, double t, double w, double pw, double g, ptrdiff_t n)
 {
     double tp = t * (1.0 - c->s) + 0.5 * c->s;
     double cs = c->wrt == CBCE_WRT_TARGET ? 1.0 - c->s : 1.0;
-    double scale = g * cs, d;
+    double scale = g * cs, wi, si, d;
     if (c->reduction == CBCE_REDUCTION_MEAN) scale = scale / (double)n;
+    /* the weight and the gradient scale go into the element functions (the
+     * float64 ones multiply the unrounded value); bce_dt is scaled after */
     if (c->kind == BCE && !c->f64)
-        d = c->wrt == CBCE_WRT_INPUT ? cbce_ew32_bce_dx(x, tp) : cbce_ew32_bce_dt(x);
-    else if (c->kind == BCE)
-        d = c->wrt == CBCE_WRT_INPUT ? cbce_ew_bce_dx(x, tp) : cbce_ew_bce_dt(x);
-    else if (!c->f64)
-        d = c->wrt == CBCE_WRT_INPUT ? cbce_ew32_logits_dx(x, tp, pw) : cbce_ew32_logits_dt(x, pw);
+        return c->wrt == CBCE_WRT_INPUT ? cbce_ew32_bce_dx_wg(x, tp, w, scale)
+                                        : (cbce_ew32_bce_dt(x) * w) * scale;
+    if (!c->f64)
+        return c->wrt == CBCE_WRT_INPUT ? cbce_ew32_logits_dx_wg(x, tp, pw, w, scale)
+                                        : cbce_ew32_logits_dt_wg(x, pw, w, scale);
+    wi = f_in(w);
+    si = f_in(scale);
+    if (c->kind == BCE)
+        d = c->wrt == CBCE_WRT_INPUT ? cbce_ew_bce_dx_wg(x, tp, wi, si) : (cbce_ew_bce_dt(x) * wi) * si;
     else
-        d = c->wrt == CBCE_WRT_INPUT ? cbce_ew_logits_dx(x, tp, pw) : cbce_ew_logits_dt(x, pw);
-    return (d * w) * scale;
+        d = c->wrt == CBCE_WRT_INPUT ? cbce_ew_logits_dx_wg(x, tp, pw, wi, si)
+                                     : cbce_ew_logits_dt_wg(x, pw, wi, si);
+    return (d * f_out(w)) * f_out(scale);
 }
 
 /* Fill data for one configuration: n elements, 1-d contiguous. */
@@ -835,7 +849,7 @@ static void test_large(ptrdiff_t n, int full)
     gout.strides = zero;
     a.input.data = &x;
     a.target.data = &t;
-    CHECK(cbce_bce_grad_f64(&a, gout) == CBCE_OK && g == cbce_ew_bce_dx(0.3, 0.7) / (double)n,
+    CHECK(cbce_bce_grad_f64(&a, gout) == CBCE_OK && g == cbce_ew_bce_dx_wg(0.3, 0.7, 1.0, 1.0 / (double)n),
           "large grad");
 }
 
