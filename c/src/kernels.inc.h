@@ -84,18 +84,30 @@
  * *hard is set to 1 when, besides, every t is 0 or 1 (hard labels):
  * t*(1-t) + 0.0 is +0 exactly then (for t in [0, 1]; a nonzero t*(1-t)
  * never underflows to 0). */
+CBCE_INLINE uint64_t range_bits(double v)
+{
+    const uint64_t inf = UINT64_C(0x7ff0000000000000), abs = UINT64_C(0x7fffffffffffffff);
+    uint64_t bv;
+    v = v + 0.0;
+    bv = cbce_asu64(v);
+    return bv | cbce_asu64(1.0 - v) | (inf - (bv & abs));
+}
+
+/* Zero exactly for t in {0, 1} (given t in [0, 1]). */
+CBCE_INLINE uint64_t soft_bits(double t)
+{
+    t = t + 0.0;
+    return cbce_asu64(t * (1.0 - t) + 0.0);
+}
+
 static int range_bad_loop(ptrdiff_t n, const double *restrict x, const double *restrict t,
                           int *hard)
 {
-    const uint64_t inf = UINT64_C(0x7ff0000000000000), abs = UINT64_C(0x7fffffffffffffff);
     ptrdiff_t i;
     uint64_t bad = 0, soft = 0;
     for (i = 0; i < n; i++) {
-        double vx = x[i] + 0.0, vt = t[i] + 0.0;
-        uint64_t bx = cbce_asu64(vx), bt = cbce_asu64(vt);
-        bad |= bx | cbce_asu64(1.0 - vx) | (inf - (bx & abs));
-        bad |= bt | cbce_asu64(1.0 - vt) | (inf - (bt & abs));
-        soft |= cbce_asu64(vt * (1.0 - vt) + 0.0);
+        bad |= range_bits(x[i]) | range_bits(t[i]);
+        soft |= soft_bits(t[i]);
     }
     *hard = soft == 0;
     return (int)(bad >> 63);
@@ -354,6 +366,43 @@ static void FN(gather)(double *restrict dst, const CBCE_T *restrict src, ptrdiff
     }
 }
 
+/* gather() of a BCE input (soft == NULL) or target, ORing the range bits
+ * of range_bad_loop into *bad (and the soft-label bits into *soft) in the
+ * same pass: the float32 kernels check while widening instead of reading
+ * the chunk a second time. */
+static void FN(gather_check)(double *restrict dst, const CBCE_T *restrict src, ptrdiff_t stride,
+                             ptrdiff_t n, uint64_t *bad, uint64_t *soft)
+{
+    ptrdiff_t i;
+    uint64_t b = 0, sb = 0;
+    if (stride == 1) {
+        if (soft) {
+            for (i = 0; i < n; i++) {
+                double v = (double)src[i];
+                dst[i] = v;
+                b |= range_bits(v);
+                sb |= soft_bits(v);
+            }
+        } else {
+            for (i = 0; i < n; i++) {
+                double v = (double)src[i];
+                dst[i] = v;
+                b |= range_bits(v);
+            }
+        }
+        CBCE__PREFETCH_AFTER(src + n, n * (ptrdiff_t)sizeof(CBCE_T));
+    } else {
+        for (i = 0; i < n; i++) {
+            double v = (double)src[i * stride];
+            dst[i] = v;
+            b |= range_bits(v);
+            sb |= soft_bits(v);
+        }
+    }
+    *bad |= b;
+    if (soft) *soft |= sb;
+}
+
 /* Strided write of one run, rounded to the kernel dtype. */
 static void FN(scatter)(CBCE_T *restrict dst, const double *restrict src, ptrdiff_t stride,
                         ptrdiff_t n)
@@ -367,11 +416,14 @@ static void FN(scatter)(CBCE_T *restrict dst, const double *restrict src, ptrdif
 }
 
 /* Reads the next n logical elements of the operands listed in ops[] into
- * their buffers, advancing `cur`. A float64 operand whose chunk is one
+ * their buffers, advancing `cur`. With `check`, input and target are
+ * range-checked while gathered (gather_check; the caller zeroes *bad and
+ * *soft). A float64 operand whose chunk is one
  * contiguous run is used in place (ptr[k] points into the caller's array). */
 static void FN(gather_chunk)(const cbce__layout *lay, cbce__cursor *cur, const cbce__call *call,
                              const int *ops, int nops, double (*buf)[CBCE__CHUNK],
-                             const double **ptr, ptrdiff_t n)
+                             const double **ptr, ptrdiff_t n, int check, uint64_t *bad,
+                             uint64_t *soft)
 {
     int in = lay->ndim - 1, j;
     ptrdiff_t pos = 0;
@@ -389,7 +441,12 @@ static void FN(gather_chunk)(const cbce__layout *lay, cbce__cursor *cur, const c
                 continue;
             }
 #endif
-            FN(gather)(buf[k] + pos, src, stride, run);
+            if (check && k == CBCE__OP_INPUT)
+                FN(gather_check)(buf[k] + pos, src, stride, run, bad, NULL);
+            else if (check && k == CBCE__OP_TARGET)
+                FN(gather_check)(buf[k] + pos, src, stride, run, bad, soft);
+            else
+                FN(gather)(buf[k] + pos, src, stride, run);
             ptr[k] = buf[k];
         }
         cbce__cursor_advance(cur, lay, run);
@@ -477,9 +534,17 @@ static int FN(run)(const cbce__layout *lay, const cbce__call *call, cbce__task *
         }
         n = task->end - start;
         if (n > CBCE__CHUNK) n = CBCE__CHUNK;
-        FN(gather_chunk)(lay, &rd, call, ops, nops, buf, ptr, n);
-        if (is_bce && range_bad_loop(n, ptr[CBCE__OP_INPUT], ptr[CBCE__OP_TARGET], &hard))
-            return range_first_bad(n, ptr[CBCE__OP_INPUT], ptr[CBCE__OP_TARGET]);
+        if (is_bce && !CBCE_IS_F64) {
+            /* float32 operands are always gathered: check on the way */
+            uint64_t bad = 0, soft = 0;
+            FN(gather_chunk)(lay, &rd, call, ops, nops, buf, ptr, n, 1, &bad, &soft);
+            if (bad >> 63) return range_first_bad(n, ptr[CBCE__OP_INPUT], ptr[CBCE__OP_TARGET]);
+            hard = soft == 0;
+        } else {
+            FN(gather_chunk)(lay, &rd, call, ops, nops, buf, ptr, n, 0, NULL, NULL);
+            if (is_bce && range_bad_loop(n, ptr[CBCE__OP_INPUT], ptr[CBCE__OP_TARGET], &hard))
+                return range_first_bad(n, ptr[CBCE__OP_INPUT], ptr[CBCE__OP_TARGET]);
+        }
         hard = hard && is_bce && a == 1.0 && b == 0.0;
         if (!do_loss && !do_grad) continue;
         if (do_grad && call->reduction == CBCE_REDUCTION_NONE &&
