@@ -11,8 +11,8 @@
  * ulp of the exact value. Every formula below combines its terms without
  * cancellation (both terms of each loss have one sign; the gradients that
  * subtract are measured in ulps of the larger term, SPEC 3), so delta is a
- * few double roundings (~2^-50) plus the kernels' ~2^-33 (vmath_plain.h):
- * the float results are within 0.5 + 2^-8 ulp. c/tests/test_vmath.c checks
+ * few double roundings (~2^-50) plus the kernels' 2^-28..2^-33
+ * (vmath_plain.h): the float results are within 0.5 + 2^-4 ulp. c/tests/test_vmath.c checks
  * this against long double on random points and against the double-double
  * functions of elementwise.h on sweeps of float32 inputs.
  *

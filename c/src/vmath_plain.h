@@ -7,10 +7,10 @@
  * A float32 result is the double result rounded once (SPEC 3). If the double
  * value has relative error delta, the float error is at most 0.5 ulp +
  * delta * 2^24 ulp, so delta ~ 2^-40 already leaves the 1-ulp bound with a
- * huge margin. The double-double kernels of vmath.h (~2^-60) are 3-5x the
- * work; these are plain double arithmetic with near-minimax polynomials
- * accurate to ~2^-33 relative (so the float results stay within 0.5 +
- * 2^-8 ulp; fitted by Chebyshev interpolation in mpmath at 50 digits, max
+ * huge margin (2^-28 still leaves 0.5 + 2^-4 ulp). The double-double
+ * kernels of vmath.h (~2^-60) are 3-5x the work; these are plain double
+ * arithmetic with near-minimax polynomials accurate to 2^-28..2^-33
+ * relative (fitted by Chebyshev interpolation in mpmath at 50 digits, max
  * errors in the comments), no pairs and no division
  * (callers share one reciprocal between the divisions they need).
  *
@@ -39,28 +39,30 @@ CBCE_INLINE double cbce_p_log_reduce(double x, double *f)
 }
 
 /* log(1 + f) = 2 atanh(s) given s = f/(2 + f), |s| <= 0.1716 (the reduced
- * range above): 2s + s*z*P(z), z = s^2, P a degree-3 fit of
+ * range above): 2s + s*z*P(z), z = s^2, P a degree-2 fit of
  * (2 atanh(s) - 2s)/s^3 on z in [0, 0.02944]; relative error of the result
- * < 2^-35.7 for exact s (plus a few double ulps per ulp of error in s). */
+ * < 2^-28.4 for exact s (plus a few double ulps per ulp of error in s):
+ * float results within 0.5 + 2^-4.4 ulp, which is all the float32 formulas
+ * need (one degree more, 2^-35.8, costs a multiply and an add per log). */
 CBCE_INLINE double cbce_p_log1p_s(double s)
 {
-    const double P0 = 0x1.5555554bb0b30p-1, P1 = 0x1.9999eb6a4a96cp-2,
-                 P2 = 0x1.245c3dda4c5adp-2, P3 = 0x1.ddd00b001665ap-3;
+    const double P0 = 0x1.55555b800072ep-1, P1 = 0x1.997c2eef2e50ep-2,
+                 P2 = 0x1.2ee650f448683p-2;
     double z = s * s;
-    double p = P0 + z * (P1 + z * (P2 + z * P3));
+    double p = P0 + z * (P1 + z * P2);
     return s * (2.0 + z * p);
 }
 
 /* The same for |s| <= 1/3 (log(1 + f), f in [0, 1], without an exponent
  * reduction: log1p(e) for e = exp(-a) in (0, 1] is 2 atanh(e/(2+e))):
- * P a degree-5 fit on z in [0, 1/9], relative error < 2^-36.5. */
+ * P a degree-4 fit on z in [0, 1/9], relative error < 2^-31.2. */
 CBCE_INLINE double cbce_p_log1p_s3(double s)
 {
-    const double P0 = 0x1.55555553e71e1p-1, P1 = 0x1.9999a0d4d8f45p-2,
-                 P2 = 0x1.248f5749503a4p-2, P3 = 0x1.c7fb48548cd81p-3,
-                 P4 = 0x1.65ac7c899ba06p-3, P5 = 0x1.a9be66c90c8d0p-3;
+    const double P0 = 0x1.5555558d7fe22p-1, P1 = 0x1.9998d485cf47ep-2,
+                 P2 = 0x1.24c926a40acd3p-2, P3 = 0x1.bc8cf8ddd5876p-3,
+                 P4 = 0x1.dba25f0718ee6p-3;
     double z = s * s;
-    double p = P0 + z * (P1 + z * (P2 + z * (P3 + z * (P4 + z * P5))));
+    double p = P0 + z * (P1 + z * (P2 + z * (P3 + z * P4)));
     return s * (2.0 + z * p);
 }
 
