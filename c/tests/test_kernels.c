@@ -18,21 +18,7 @@
 #include "cbce/cbce.h"
 #include "elementwise_f32.h"
 
-static long g_pass, g_fail;
-
-#define CHECK(cond, ...)                                                                   \
-    do {                                                                                   \
-        if (cond) {                                                                        \
-            g_pass++;                                                                      \
-        } else {                                                                           \
-            g_fail++;                                                                      \
-            if (g_fail <= 40) {                                                            \
-                printf("FAIL %s:%d: ", __FILE__, __LINE__);                                \
-                printf(__VA_ARGS__);                                                       \
-                printf("\n");                                                              \
-            }                                                                              \
-        }                                                                                  \
-    } while (0)
+#include "check.h"
 
 /* ---- helpers --------------------------------------------------------------- */
 
