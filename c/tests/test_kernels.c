@@ -79,25 +79,7 @@ static void arr_set(arr a, ptrdiff_t i, double v)
 }
 static double rnd_t(int f64, double v) { return f64 ? v : (double)(float)v; }
 
-enum { LOSS = 1, GRAD = 2 };
-enum { BCE = 0, LOGITS = 1 };
-
-static int call(int f64, int kind, int what, const cbce_args *a, cbce_output out, double *total,
-                cbce_output grad)
-{
-    if (kind == BCE) {
-        if (what == 0) return f64 ? cbce_bce_check_f64(a) : cbce_bce_check_f32(a);
-        if (what == LOSS) return f64 ? cbce_bce_loss_f64(a, out, total) : cbce_bce_loss_f32(a, out, total);
-        if (what == GRAD) return f64 ? cbce_bce_grad_f64(a, grad) : cbce_bce_grad_f32(a, grad);
-        return f64 ? cbce_bce_loss_and_grad_f64(a, out, total, grad)
-                   : cbce_bce_loss_and_grad_f32(a, out, total, grad);
-    }
-    if (what == LOSS)
-        return f64 ? cbce_bce_logits_loss_f64(a, out, total) : cbce_bce_logits_loss_f32(a, out, total);
-    if (what == GRAD) return f64 ? cbce_bce_logits_grad_f64(a, grad) : cbce_bce_logits_grad_f32(a, grad);
-    return f64 ? cbce_bce_logits_loss_and_grad_f64(a, out, total, grad)
-               : cbce_bce_logits_loss_and_grad_f32(a, out, total, grad);
-}
+#include "call_kernel.h"
 
 /* ---- reference elementwise values ------------------------------------------ */
 

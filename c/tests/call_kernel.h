@@ -1,0 +1,30 @@
+/*
+ * call_kernel.h -- one entry for every public kernel, chosen by (dtype, loss, what),
+ * so the C tests can loop over all of them instead of naming each of the 14.
+ */
+#ifndef CBCE_TEST_CALL_KERNEL_H
+#define CBCE_TEST_CALL_KERNEL_H
+
+#include "cbce/cbce.h"
+
+enum { CHECK_ONLY = 0, LOSS = 1, GRAD = 2 }; /* LOSS | GRAD: the fused kernel */
+enum { BCE = 0, LOGITS = 1 };
+
+static int call(int f64, int kind, int what, const cbce_args *a, cbce_output out, double *total,
+                cbce_output grad)
+{
+    if (kind == BCE) {
+        if (what == CHECK_ONLY) return f64 ? cbce_bce_check_f64(a) : cbce_bce_check_f32(a);
+        if (what == LOSS) return f64 ? cbce_bce_loss_f64(a, out, total) : cbce_bce_loss_f32(a, out, total);
+        if (what == GRAD) return f64 ? cbce_bce_grad_f64(a, grad) : cbce_bce_grad_f32(a, grad);
+        return f64 ? cbce_bce_loss_and_grad_f64(a, out, total, grad)
+                   : cbce_bce_loss_and_grad_f32(a, out, total, grad);
+    }
+    if (what == LOSS)
+        return f64 ? cbce_bce_logits_loss_f64(a, out, total) : cbce_bce_logits_loss_f32(a, out, total);
+    if (what == GRAD) return f64 ? cbce_bce_logits_grad_f64(a, grad) : cbce_bce_logits_grad_f32(a, grad);
+    return f64 ? cbce_bce_logits_loss_and_grad_f64(a, out, total, grad)
+               : cbce_bce_logits_loss_and_grad_f32(a, out, total, grad);
+}
+
+#endif
