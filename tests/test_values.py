@@ -437,3 +437,34 @@ def test_logits_loss_subnormal_result_scaled_by_weight_within_bound():
         vals, scales = R.logits_loss(x, t, wa)
         R.assert_ulps(got, vals, scales, np.float64, R.bound_ulps(np.float64, True),
                       "logits loss (subnormal softplus x weight)", {"x": x, "w": w})
+
+
+@pytest.mark.parametrize("reduction", ["none", "sum"])
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+def test_logits_weights_of_one_give_the_unweighted_bits(dtype, reduction):
+    # The kernels evaluate chunks whose weights and pos_weights are all 1 by a shorter
+    # loop (kernels.inc.h, logits_loss_unit_loop); an element's value must not depend on
+    # that choice: weight/pos_weight arrays of ones (every chunk takes the short loop) and
+    # arrays with a few other values (those chunks take the general loop, with the ones in
+    # them still giving the unweighted value) must reproduce the unweighted bits.
+    rng = np.random.default_rng(11)
+    n = 5000
+    x = random_logits(rng, n, dtype)
+    t = random_targets(rng, n, dtype)
+    ones = np.ones(n, dtype)
+    mixed_w, mixed_pw = ones.copy(), ones.copy()
+    mixed_w[[7, 2600]] = 0.5
+    mixed_pw[[300, 4999]] = 3.0
+    base = BCEL(x, t, reduction="none")
+    base_vg = cbce.binary_cross_entropy_with_logits_value_and_grad(x, t, reduction="none")
+    for kw in ({"weight": ones}, {"pos_weight": ones}, {"weight": ones, "pos_weight": ones}):
+        assert_bitwise_equal(BCEL(x, t, reduction=reduction, **kw),
+                             BCEL(x, t, reduction=reduction))
+        vg = cbce.binary_cross_entropy_with_logits_value_and_grad(x, t, reduction="none", **kw)
+        assert_bitwise_equal(vg[0], base_vg[0])
+        assert_bitwise_equal(vg[1], base_vg[1])
+    keep = np.ones(n, bool)
+    keep[[7, 2600, 300, 4999]] = False
+    mixed = BCEL(x, t, weight=mixed_w, pos_weight=mixed_pw, reduction="none")
+    assert_bitwise_equal(mixed[keep], base[keep])
+    assert not np.array_equal(mixed[~keep], base[~keep])

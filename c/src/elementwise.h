@@ -256,8 +256,20 @@ CBCE_INLINE double cbce_ew_mul_lim(double c, double a)
 }
 
 /* Logits loss times w: w*((1-t)*x + lw*softplus(-x)), cancellation-free
- * form above; w multiplies both terms as pairs, the softplus term before
- * its power-of-two scale (a subnormal softplus times w rounds once).
+ * form above. Two evaluations around one softplus pair sp (times sc):
+ * - pw == 1 and w == 1 (the unit case; the kernels call
+ *   cbce_ew_logits_loss_unit for chunks that are all unit, which is this
+ *   function's value bit for bit): c*a + sp with c = 1 - t (x > 0, an exact
+ *   TwoSum pair c_h + c_l) or t (x <= 0); p = c_h*a rounded once, p + sp.hi
+ *   exact (TwoSum), the small parts added to its low half, one final
+ *   rounding. Error: half an ulp of p, the pair's 0.4 ulp of sp and the
+ *   final half ulp, each at most that many ulps of the result (p and sp
+ *   are below it for t in [0, 1]; otherwise of the larger term): 1.4 ulp
+ *   (bound 2), with no TwoProduct at all.
+ * - otherwise, as pairs throughout: w multiplies both terms, the softplus
+ *   term before its power-of-two scale (a subnormal softplus times w rounds
+ *   once); lw = 1 + (pw-1)*t and the products are exact pairs (error about
+ *   1 ulp scaled, bound 4).
  * Limits: l(+inf,1) = 0, l(+inf,t<1) = +inf, l(-inf,0) = 0, l(-inf,t>0) = +inf.
  * NaN in any argument gives NaN. */
 CBCE_INLINE double cbce_ew_logits_loss_w(double x, double t, double pw, double w)
@@ -268,15 +280,20 @@ CBCE_INLINE double cbce_ew_logits_loss_w(double x, double t, double pw, double w
     double as = cbce_blend(a_ok, a, 1.0), ts = cbce_blend(ok, t, 0.5), ps = cbce_blend(ok, pw, 1.0);
     double sc;
     cbce_dd sp = cbce_softplus_neg_dd_scaled(as, &sc);
+    /* unit case */
+    cbce_dd omt = cbce_two_sum(1.0, -ts);
+    double ch = cbce_blend(pos, omt.hi, ts), cl = cbce_blend(pos, omt.lo, 0.0);
+    cbce_dd s = cbce_two_sum(ch * as, sp.hi * sc);
+    double unit = s.hi + ((s.lo + sp.lo * sc) + cl * as);
+    /* scaled case */
     cbce_dd lw = cbce_ew_lw(ts, ps);
     /* pw*t*a is formed as (t*a)*pw: t*a never underflows below t, whereas
      * pw*t of a subnormal t and pw < 1 would lose t's bits before a scales
      * them back up. */
-    cbce_dd ca = cbce_dd_sel(pos, cbce_dd_mul_d(cbce_two_sum(1.0, -ts), as),
-                             cbce_dd_mul_d(cbce_two_prod(ts, as), ps));
+    cbce_dd ca = cbce_dd_sel(pos, cbce_dd_mul_d(omt, as), cbce_dd_mul_d(cbce_two_prod(ts, as), ps));
     cbce_dd lsp = cbce_dd_mul(lw, sp);
     cbce_dd r = cbce_dd_add(cbce_ew_mul_f(ca, w), cbce_ew_scale(cbce_ew_mul_f(lsp, w), sc));
-    double dd = r.hi + r.lo;
+    double dd = cbce_blend(cbce_m_zero(ps - 1.0) & cbce_m_zero(w - 1.0), unit, r.hi + r.lo);
     /* plain path: infinite or huge operands. softplus(-a) is the pair's
      * value when a is in range (t or pw is not), else 0 (a > 2^480). */
     double spp = cbce_blend(a_ok, (sp.hi + sp.lo) * sc, 0.0);
@@ -285,6 +302,13 @@ CBCE_INLINE double cbce_ew_logits_loss_w(double x, double t, double pw, double w
     double plain = (cbce_ew_mul_lim(cp, a) + lwp * spp) * w;
     double out = cbce_blend(ok, dd, plain);
     return cbce_blend(cbce_m_nan(x), x, out);
+}
+
+/* The logits loss for pw == 1 and w == 1: cbce_ew_logits_loss_w's value
+ * (the same expression, whose scaled half the constants make dead code). */
+CBCE_INLINE double cbce_ew_logits_loss_unit(double x, double t)
+{
+    return cbce_ew_logits_loss_w(x, t, 1.0, 1.0);
 }
 
 CBCE_INLINE double cbce_ew_logits_loss(double x, double t, double pw)

@@ -184,6 +184,12 @@ CBCE_INLINE double cbce_ew32_logits_loss_w(double x, double t, double pw, double
     return w * cbce_ew32_logits_loss(x, t, pw);
 }
 
+/* pw == 1 and w == 1: the same value, with the constant factors folded. */
+CBCE_INLINE double cbce_ew32_logits_loss_unit(double x, double t)
+{
+    return cbce_ew32_logits_loss_w(x, t, 1.0, 1.0);
+}
+
 CBCE_INLINE double cbce_ew32_logits_dx_wg(double x, double t, double pw, double w, double g)
 {
     return (cbce_ew32_logits_dx(x, t, pw) * w) * g;

@@ -156,6 +156,16 @@ CBCE__NOINLINE static int factors_big_loop(ptrdiff_t n, const double *restrict f
     return (int)(big >> 63);
 }
 
+/* Nonzero when every f[i] is exactly 1 (the bits of 1.0). */
+CBCE__NOINLINE static int all_ones_loop(ptrdiff_t n, const double *restrict f)
+{
+    const uint64_t one = UINT64_C(0x3ff0000000000000);
+    ptrdiff_t i;
+    uint64_t diff = 0;
+    for (i = 0; i < n; i++) diff |= cbce_asu64(f[i]) ^ one;
+    return diff == 0;
+}
+
 /* in[i] = f[i] where it goes into the element function, else 1 */
 CBCE__NOINLINE static void factor_in_loop(ptrdiff_t n, const double *restrict f, double *restrict in)
 {
@@ -310,6 +320,31 @@ static void FN(logits_loss_loop)(ptrdiff_t n, const double *restrict x, const do
 {
     ptrdiff_t i;
     for (i = 0; i < n; i++) out[i] = EW(logits_loss_w)(x[i], t[i] * a + b, pw[i], w[i]);
+}
+
+/* The logits loss loops for chunks where every weight and pos_weight is 1
+ * (the default): EW(logits_loss_unit), the same values without the factors'
+ * work. */
+static void FN(logits_loss_unit_loop)(ptrdiff_t n, const double *restrict x,
+                                      const double *restrict t, double a, double b,
+                                      double *restrict out)
+{
+    ptrdiff_t i;
+    for (i = 0; i < n; i++) out[i] = EW(logits_loss_unit)(x[i], t[i] * a + b);
+}
+
+static void FN(logits_loss_unit_dx_loop)(ptrdiff_t n, const double *restrict x,
+                                         const double *restrict t, const double *restrict w,
+                                         const double *restrict pw, const double *restrict g,
+                                         double a, double b, double *restrict out,
+                                         double *restrict gout)
+{
+    ptrdiff_t i;
+    for (i = 0; i < n; i++) {
+        double tt = t[i] * a + b;
+        out[i] = EW(logits_loss_unit)(x[i], tt);
+        gout[i] = EW(logits_dx_wg)(x[i], tt, pw[i], w[i], g[i]);
+    }
 }
 
 static void FN(logits_dx_loop)(ptrdiff_t n, const double *restrict x, const double *restrict t,
@@ -487,7 +522,7 @@ static int FN(run)(const cbce__layout *lay, const cbce__call *call, cbce__task *
     const double *ptr[CBCE__NOPS];
     double lane_s[8], lane_c[8];
     cbce__cursor rd, wr_out, wr_grad;
-    int ops[CBCE__NOPS], nops = 0, l, hard = 0;
+    int ops[CBCE__NOPS], nops = 0, l, hard = 0, unit;
     const int is_bce = call->kind == CBCE__KIND_BCE;
     const int do_loss = (call->what & CBCE__DO_LOSS) != 0;
     const int do_grad = (call->what & CBCE__DO_GRAD) != 0;
@@ -550,6 +585,10 @@ static int FN(run)(const cbce__layout *lay, const cbce__call *call, cbce__task *
         }
         hard = hard && is_bce && a == 1.0 && b == 0.0;
         if (!do_loss && !do_grad) continue;
+        /* every weight and pos_weight of the chunk 1 (or absent) */
+        unit = !is_bce &&
+               (!call->data[CBCE__OP_WEIGHT] || all_ones_loop(n, ptr[CBCE__OP_WEIGHT])) &&
+               (!call->data[CBCE__OP_POS_WEIGHT] || all_ones_loop(n, ptr[CBCE__OP_POS_WEIGHT]));
         if (do_grad && call->reduction == CBCE_REDUCTION_NONE &&
             call->data[CBCE__OP_GRAD_OUTPUT]) {
             /* Per-element scale g*(1-s), formed in double. */
@@ -584,6 +623,8 @@ static int FN(run)(const cbce__layout *lay, const cbce__call *call, cbce__task *
                     FN(bce_loss_dx_loop)(n, x, t, w, g, a, b, l_out, g_out);
                 else if (is_bce)
                     FN(bce_loss_dt_loop)(n, x, t, w, g, a, b, l_out, g_out);
+                else if (!wrt_target && unit)
+                    FN(logits_loss_unit_dx_loop)(n, x, t, w, pw, g, a, b, l_out, g_out);
                 else if (!wrt_target)
                     FN(logits_loss_dx_loop)(n, x, t, w, pw, g, a, b, l_out, g_out);
                 else
@@ -593,6 +634,8 @@ static int FN(run)(const cbce__layout *lay, const cbce__call *call, cbce__task *
                     FN(bce_loss_hard_loop)(n, x, t, w, a, b, l_out);
                 else if (is_bce)
                     FN(bce_loss_loop)(n, x, t, w, a, b, l_out);
+                else if (unit)
+                    FN(logits_loss_unit_loop)(n, x, t, a, b, l_out);
                 else
                     FN(logits_loss_loop)(n, x, t, w, pw, a, b, l_out);
             } else if (do_grad) {

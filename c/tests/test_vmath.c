@@ -226,7 +226,9 @@ static ld ref_logits_dt(ld x, ld pw, ld *scale)
 static stat s_exp = {"vexp", 1.0, 0, 0, 0, 0}, s_log = {"vlog", 1.0, 0, 0, 0, 0},
             s_log1p = {"vlog1p", 1.0, 0, 0, 0, 0}, s_expdd = {"exp_dd (pair)", 0.25, 0, 0, 0, 0},
             s_logdd = {"log_dd (pair)", 0.25, 0, 0, 0, 0},
-            s_spdd = {"softplus_neg_dd (pair)", 0.25, 0, 0, 0, 0},
+            /* log1p01_dd's documented bound (vmath.h): the f64 formulas
+             * that use it keep their own bounds below */
+            s_spdd = {"softplus_neg_dd (pair)", 0.5, 0, 0, 0, 0},
             s_sigdd = {"sigmoid_neg_dd (pair)", 0.25, 0, 0, 0, 0};
 static stat s64[6] = {{"bce_loss f64", 2.0, 0, 0, 0, 0},    {"bce_dx f64", 2.0, 0, 0, 0, 0},
                       {"bce_dt f64", 2.0, 0, 0, 0, 0},      {"logits_loss f64", 2.0, 0, 0, 0, 0},
