@@ -434,13 +434,13 @@ CBCE_INLINE cbce_dd cbce_log1p_dd(cbce_dd x)
  *   (fdlibm's s*(hfsq + R) - hfsq, k*LN2_LO, e.lo, and the correction of
  *   the low parts by 1/(1+f) = (1-s)/(1+s), taken as 1 - 2s(1 - s), off by
  *   2s^3 < 1% of a term below 2^-53 of the result, and -fl^2/2, half an ulp
- *   when f = 0) is at most 0.21 of the
- *   high part, and f^2/2 is rounded once
- *   (fdlibm; the double-double log forms it exactly, which costs a
- *   Veltkamp split). Error of the pair: below 0.4 ulp of the result (C test
- *   bound 0.5; f near 0.41: half an ulp of f^2/2 is 1/8 ulp of the
- *   result, the roundings of s, s*(hfsq+R) and the rest add about 0.2),
- *   far less for small e, where the result is e's own pair. */
+ *   when f = 0) is at most 0.21 of the high part.
+ * - f^2/2 is rounded once (as in fdlibm; the double-double log forms it
+ *   exactly, which costs a Veltkamp split). Error of the pair: below 0.4
+ *   ulp of the result (C test bound 0.5; f near 0.41: half an ulp of f^2/2
+ *   is 1/8 ulp of the result, the roundings of s, s*(hfsq+R) and the rest
+ *   add about 0.2), far less for small e, where the result is e's own
+ *   pair. */
 CBCE_INLINE cbce_dd cbce_log1p01_dd(cbce_dd e)
 {
     const double Lg1 = 6.666666666666735130e-01, Lg2 = 3.999999999940941908e-01,
