@@ -246,149 +246,80 @@ static void lanes_neumaier(ptrdiff_t n, const double *restrict v, double *restri
 #define EW(name) cbce_ew32_##name
 #endif
 
-static void FN(bce_loss_loop)(ptrdiff_t n, const double *restrict x, const double *restrict t,
-                              const double *restrict w, double a, double b, double *restrict out)
-{
-    ptrdiff_t i;
-    for (i = 0; i < n; i++) out[i] = EW(bce_loss_w)(x[i], t[i] * a + b, w[i]);
-}
-
-/* The BCE loss loops for chunks of hard labels without smoothing (a = 1,
- * b = 0): one log per element, the same values (EW(bce_loss_hard_w)). */
-static void FN(bce_loss_hard_loop)(ptrdiff_t n, const double *restrict x,
-                                   const double *restrict t, const double *restrict w, double a,
-                                   double b, double *restrict out)
-{
-    ptrdiff_t i;
-    for (i = 0; i < n; i++) out[i] = EW(bce_loss_hard_w)(x[i], t[i] * a + b, w[i]);
-}
-
-static void FN(bce_loss_hard_dx_loop)(ptrdiff_t n, const double *restrict x,
-                                      const double *restrict t, const double *restrict w,
-                                      const double *restrict g, double a, double b,
-                                      double *restrict out, double *restrict gout)
-{
-    ptrdiff_t i;
-    for (i = 0; i < n; i++) {
-        double tt = t[i] * a + b;
-        out[i] = EW(bce_loss_hard_w)(x[i], tt, w[i]);
-        gout[i] = EW(bce_dx_wg)(x[i], tt, w[i], g[i]);
+/* One math loop per combination of element functions, all with the same
+ * parameters (the driver picks one per chunk: pick_loop), written once by
+ * MATH_LOOP: LOSS and GRAD are the expressions stored in out[i] and gout[i]
+ * (either may be left out), in terms of x[i], tt = t'[i] and the factors.
+ * Buffers a loop does not use are passed anyway and not read. */
+#define MATH_LOOP(name, body)                                                              \
+    static void FN(name)(ptrdiff_t n, const double *restrict x, const double *restrict t,  \
+                         const double *restrict w, const double *restrict pw,              \
+                         const double *restrict g, double a, double b,                     \
+                         double *restrict out, double *restrict gout)                      \
+    {                                                                                      \
+        ptrdiff_t i;                                                                       \
+        (void)w, (void)pw, (void)g, (void)out, (void)gout;                                 \
+        for (i = 0; i < n; i++) {                                                          \
+            double tt = t[i] * a + b;                                                      \
+            (void)tt;                                                                      \
+            body                                                                           \
+        }                                                                                  \
     }
-}
+#define LOSS(e) out[i] = (e);
+#define GRAD(e) gout[i] = (e);
 
-static void FN(bce_dx_loop)(ptrdiff_t n, const double *restrict x, const double *restrict t,
-                            const double *restrict w, const double *restrict g, double a,
-                            double b, double *restrict out)
-{
-    ptrdiff_t i;
-    for (i = 0; i < n; i++) out[i] = EW(bce_dx_wg)(x[i], t[i] * a + b, w[i], g[i]);
-}
+MATH_LOOP(bce_loss_loop, LOSS(EW(bce_loss_w)(x[i], tt, w[i])))
+/* chunks of hard labels without smoothing (a = 1, b = 0): one log per
+ * element, the same values (EW(bce_loss_hard_w)) */
+MATH_LOOP(bce_loss_hard_loop, LOSS(EW(bce_loss_hard_w)(x[i], tt, w[i])))
+MATH_LOOP(bce_dx_loop, GRAD(EW(bce_dx_wg)(x[i], tt, w[i], g[i])))
+MATH_LOOP(bce_dt_loop, GRAD((EW(bce_dt)(x[i]) * w[i]) * g[i]))
+MATH_LOOP(bce_loss_hard_dx_loop,
+          LOSS(EW(bce_loss_hard_w)(x[i], tt, w[i])) GRAD(EW(bce_dx_wg)(x[i], tt, w[i], g[i])))
+MATH_LOOP(bce_loss_dx_loop,
+          LOSS(EW(bce_loss_w)(x[i], tt, w[i])) GRAD(EW(bce_dx_wg)(x[i], tt, w[i], g[i])))
+MATH_LOOP(bce_loss_dt_loop,
+          LOSS(EW(bce_loss_w)(x[i], tt, w[i])) GRAD((EW(bce_dt)(x[i]) * w[i]) * g[i]))
+MATH_LOOP(logits_loss_loop, LOSS(EW(logits_loss_w)(x[i], tt, pw[i], w[i])))
+/* chunks whose weights and pos_weights are all 1 (the default): the same
+ * values without the factors' work */
+MATH_LOOP(logits_loss_unit_loop, LOSS(EW(logits_loss_unit)(x[i], tt)))
+MATH_LOOP(logits_dx_loop, GRAD(EW(logits_dx_wg)(x[i], tt, pw[i], w[i], g[i])))
+MATH_LOOP(logits_dt_loop, GRAD(EW(logits_dt_wg)(x[i], pw[i], w[i], g[i])))
+MATH_LOOP(logits_loss_unit_dx_loop,
+          LOSS(EW(logits_loss_unit)(x[i], tt)) GRAD(EW(logits_dx_wg)(x[i], tt, pw[i], w[i], g[i])))
+MATH_LOOP(logits_loss_dx_loop, LOSS(EW(logits_loss_w)(x[i], tt, pw[i], w[i]))
+                                   GRAD(EW(logits_dx_wg)(x[i], tt, pw[i], w[i], g[i])))
+MATH_LOOP(logits_loss_dt_loop, LOSS(EW(logits_loss_w)(x[i], tt, pw[i], w[i]))
+                                   GRAD(EW(logits_dt_wg)(x[i], pw[i], w[i], g[i])))
 
-static void FN(bce_dt_loop)(ptrdiff_t n, const double *restrict x, const double *restrict w,
-                            const double *restrict g, double *restrict out)
-{
-    ptrdiff_t i;
-    for (i = 0; i < n; i++) out[i] = (EW(bce_dt)(x[i]) * w[i]) * g[i];
-}
+#undef MATH_LOOP
+#undef LOSS
+#undef GRAD
 
-static void FN(bce_loss_dx_loop)(ptrdiff_t n, const double *restrict x, const double *restrict t,
-                                 const double *restrict w, const double *restrict g, double a,
-                                 double b, double *restrict out, double *restrict gout)
+typedef void (*FN(math_loop))(ptrdiff_t n, const double *restrict x, const double *restrict t,
+                              const double *restrict w, const double *restrict pw,
+                              const double *restrict g, double a, double b, double *restrict out,
+                              double *restrict gout);
+
+/* The loop for a chunk: what is computed, for which loss and operand, and
+ * whether the chunk has only hard labels (BCE) or only unit factors (logits). */
+static FN(math_loop) FN(pick_loop)(int is_bce, int do_loss, int do_grad, int wrt_target,
+                                   int hard, int unit)
 {
-    ptrdiff_t i;
-    for (i = 0; i < n; i++) {
-        double tt = t[i] * a + b;
-        out[i] = EW(bce_loss_w)(x[i], tt, w[i]);
-        gout[i] = EW(bce_dx_wg)(x[i], tt, w[i], g[i]);
+    if (do_loss && do_grad) {
+        if (is_bce)
+            return wrt_target ? FN(bce_loss_dt_loop)
+                              : hard ? FN(bce_loss_hard_dx_loop) : FN(bce_loss_dx_loop);
+        return wrt_target ? FN(logits_loss_dt_loop)
+                          : unit ? FN(logits_loss_unit_dx_loop) : FN(logits_loss_dx_loop);
     }
-}
-
-static void FN(bce_loss_dt_loop)(ptrdiff_t n, const double *restrict x, const double *restrict t,
-                                 const double *restrict w, const double *restrict g, double a,
-                                 double b, double *restrict out, double *restrict gout)
-{
-    ptrdiff_t i;
-    for (i = 0; i < n; i++) {
-        out[i] = EW(bce_loss_w)(x[i], t[i] * a + b, w[i]);
-        gout[i] = (EW(bce_dt)(x[i]) * w[i]) * g[i];
+    if (do_loss) {
+        if (is_bce) return hard ? FN(bce_loss_hard_loop) : FN(bce_loss_loop);
+        return unit ? FN(logits_loss_unit_loop) : FN(logits_loss_loop);
     }
-}
-
-static void FN(logits_loss_loop)(ptrdiff_t n, const double *restrict x, const double *restrict t,
-                                 const double *restrict w, const double *restrict pw, double a,
-                                 double b, double *restrict out)
-{
-    ptrdiff_t i;
-    for (i = 0; i < n; i++) out[i] = EW(logits_loss_w)(x[i], t[i] * a + b, pw[i], w[i]);
-}
-
-/* The logits loss loops for chunks where every weight and pos_weight is 1
- * (the default): EW(logits_loss_unit), the same values without the factors'
- * work. */
-static void FN(logits_loss_unit_loop)(ptrdiff_t n, const double *restrict x,
-                                      const double *restrict t, double a, double b,
-                                      double *restrict out)
-{
-    ptrdiff_t i;
-    for (i = 0; i < n; i++) out[i] = EW(logits_loss_unit)(x[i], t[i] * a + b);
-}
-
-static void FN(logits_loss_unit_dx_loop)(ptrdiff_t n, const double *restrict x,
-                                         const double *restrict t, const double *restrict w,
-                                         const double *restrict pw, const double *restrict g,
-                                         double a, double b, double *restrict out,
-                                         double *restrict gout)
-{
-    ptrdiff_t i;
-    for (i = 0; i < n; i++) {
-        double tt = t[i] * a + b;
-        out[i] = EW(logits_loss_unit)(x[i], tt);
-        gout[i] = EW(logits_dx_wg)(x[i], tt, pw[i], w[i], g[i]);
-    }
-}
-
-static void FN(logits_dx_loop)(ptrdiff_t n, const double *restrict x, const double *restrict t,
-                               const double *restrict w, const double *restrict pw,
-                               const double *restrict g, double a, double b, double *restrict out)
-{
-    ptrdiff_t i;
-    for (i = 0; i < n; i++)
-        out[i] = EW(logits_dx_wg)(x[i], t[i] * a + b, pw[i], w[i], g[i]);
-}
-
-static void FN(logits_dt_loop)(ptrdiff_t n, const double *restrict x, const double *restrict w,
-                               const double *restrict pw, const double *restrict g,
-                               double *restrict out)
-{
-    ptrdiff_t i;
-    for (i = 0; i < n; i++) out[i] = EW(logits_dt_wg)(x[i], pw[i], w[i], g[i]);
-}
-
-static void FN(logits_loss_dx_loop)(ptrdiff_t n, const double *restrict x,
-                                    const double *restrict t, const double *restrict w,
-                                    const double *restrict pw, const double *restrict g,
-                                    double a, double b, double *restrict out,
-                                    double *restrict gout)
-{
-    ptrdiff_t i;
-    for (i = 0; i < n; i++) {
-        double tt = t[i] * a + b;
-        out[i] = EW(logits_loss_w)(x[i], tt, pw[i], w[i]);
-        gout[i] = EW(logits_dx_wg)(x[i], tt, pw[i], w[i], g[i]);
-    }
-}
-
-static void FN(logits_loss_dt_loop)(ptrdiff_t n, const double *restrict x,
-                                    const double *restrict t, const double *restrict w,
-                                    const double *restrict pw, const double *restrict g,
-                                    double a, double b, double *restrict out,
-                                    double *restrict gout)
-{
-    ptrdiff_t i;
-    for (i = 0; i < n; i++) {
-        out[i] = EW(logits_loss_w)(x[i], t[i] * a + b, pw[i], w[i]);
-        gout[i] = EW(logits_dt_wg)(x[i], pw[i], w[i], g[i]);
-    }
+    if (is_bce) return wrt_target ? FN(bce_dt_loop) : FN(bce_dx_loop);
+    return wrt_target ? FN(logits_dt_loop) : FN(logits_dx_loop);
 }
 
 /* Strided read of one run, widened to double. */
@@ -519,7 +450,7 @@ static int FN(run)(const cbce__layout *lay, const cbce__call *call, cbce__task *
      * computed losses and gradients. */
     /* + 2: the weight and gradient factors that go in (float64) */
     double buf[CBCE__NOPS + 2][CBCE__CHUNK];
-    const double *ptr[CBCE__NOPS];
+    const double *ptr[CBCE__NOPS] = {0};
     double lane_s[8], lane_c[8];
     cbce__cursor rd, wr_out, wr_grad;
     int ops[CBCE__NOPS], nops = 0, l, hard = 0, unit;
@@ -616,38 +547,8 @@ static int FN(run)(const cbce__layout *lay, const cbce__call *call, cbce__task *
                 g = g_in;
             }
 #endif
-            if (do_loss && do_grad) {
-                if (is_bce && !wrt_target && hard)
-                    FN(bce_loss_hard_dx_loop)(n, x, t, w, g, a, b, l_out, g_out);
-                else if (is_bce && !wrt_target)
-                    FN(bce_loss_dx_loop)(n, x, t, w, g, a, b, l_out, g_out);
-                else if (is_bce)
-                    FN(bce_loss_dt_loop)(n, x, t, w, g, a, b, l_out, g_out);
-                else if (!wrt_target && unit)
-                    FN(logits_loss_unit_dx_loop)(n, x, t, w, pw, g, a, b, l_out, g_out);
-                else if (!wrt_target)
-                    FN(logits_loss_dx_loop)(n, x, t, w, pw, g, a, b, l_out, g_out);
-                else
-                    FN(logits_loss_dt_loop)(n, x, t, w, pw, g, a, b, l_out, g_out);
-            } else if (do_loss) {
-                if (hard)
-                    FN(bce_loss_hard_loop)(n, x, t, w, a, b, l_out);
-                else if (is_bce)
-                    FN(bce_loss_loop)(n, x, t, w, a, b, l_out);
-                else if (unit)
-                    FN(logits_loss_unit_loop)(n, x, t, a, b, l_out);
-                else
-                    FN(logits_loss_loop)(n, x, t, w, pw, a, b, l_out);
-            } else if (do_grad) {
-                if (is_bce && !wrt_target)
-                    FN(bce_dx_loop)(n, x, t, w, g, a, b, g_out);
-                else if (is_bce)
-                    FN(bce_dt_loop)(n, x, w, g, g_out);
-                else if (!wrt_target)
-                    FN(logits_dx_loop)(n, x, t, w, pw, g, a, b, g_out);
-                else
-                    FN(logits_dt_loop)(n, x, w, pw, g, g_out);
-            }
+            FN(pick_loop)(is_bce, do_loss, do_grad, wrt_target, hard, unit)(n, x, t, w, pw, g, a, b,
+                                                                         l_out, g_out);
 #if CBCE_IS_F64
             if (w_big && do_loss) factor_out_loop(n, w_all, l_out);
             if (w_big && do_grad) factor_out_loop(n, w_all, g_out);

@@ -188,13 +188,7 @@ static const ptrdiff_t one_stride[1] = {1};
 static cbce_args args_1d(const cfg *c, const bufs *b, const ptrdiff_t *shape)
 {
     cbce_args a;
-    memset(&a, 0, sizeof a);
-    a.ndim = 1;
-    a.shape = shape;
-    a.input.data = b->x.p;
-    a.input.strides = one_stride;
-    a.target.data = b->t.p;
-    a.target.strides = one_stride;
+    a = xt_args(1, shape, b->x.p, one_stride, b->t.p, one_stride);
     if (c->has_w) {
         a.weight.data = b->w.p;
         a.weight.strides = one_stride;
@@ -332,13 +326,7 @@ static void test_known_values(void)
     cbce_args a;
     cbce_output out;
     double total;
-    memset(&a, 0, sizeof a);
-    a.ndim = 1;
-    a.shape = shape;
-    a.input.data = x;
-    a.input.strides = one_stride;
-    a.target.data = t;
-    a.target.strides = one_stride;
+    a = xt_args(1, shape, x, one_stride, t, one_stride);
     out.data = o;
     out.strides = one_stride;
     CHECK(cbce_bce_loss_f64(&a, out, NULL) == CBCE_OK, "status");
@@ -472,13 +460,7 @@ static void test_layouts(int f64, int kind)
         cbce_args a;
         cbce_output o;
         ptrdiff_t flat[1] = {N};
-        memset(&a, 0, sizeof a);
-        a.ndim = 1;
-        a.shape = flat;
-        a.input.data = b.x.p;
-        a.input.strides = one_stride;
-        a.target.data = b.t.p;
-        a.target.strides = one_stride;
+        a = xt_args(1, flat, b.x.p, one_stride, b.t.p, one_stride);
         o.data = b.out.p;
         o.strides = one_stride;
         call(f64, kind, LOSS, &a, o, NULL, o);
@@ -582,13 +564,7 @@ static void test_range_errors(void)
     cbce_output out;
     double total = 42.0;
     int i;
-    memset(&a, 0, sizeof a);
-    a.ndim = 1;
-    a.shape = shape;
-    a.input.data = x;
-    a.input.strides = one_stride;
-    a.target.data = t;
-    a.target.strides = one_stride;
+    a = xt_args(1, shape, x, one_stride, t, one_stride);
     a.reduction = CBCE_REDUCTION_SUM;
     out.data = o;
     out.strides = one_stride;
@@ -630,13 +606,7 @@ static void test_argument_errors(void)
     ptrdiff_t shape[1] = {4}, neg[1] = {-1};
     cbce_args a, b;
     cbce_output out, none = {NULL, NULL};
-    memset(&a, 0, sizeof a);
-    a.ndim = 1;
-    a.shape = shape;
-    a.input.data = x;
-    a.input.strides = one_stride;
-    a.target.data = x;
-    a.target.strides = one_stride;
+    a = xt_args(1, shape, x, one_stride, x, one_stride);
     out.data = o;
     out.strides = one_stride;
     CHECK(cbce_bce_loss_f64(NULL, out, &total) == CBCE_BAD_ARGUMENT, "NULL args");
@@ -702,13 +672,7 @@ static void test_sums(void)
     static double o[N];
     double total, mag = 0;
     dd exact = {0, 0};
-    memset(&a, 0, sizeof a);
-    a.ndim = 1;
-    a.shape = shape;
-    a.input.data = x;
-    a.input.strides = one_stride;
-    a.target.data = t;
-    a.target.strides = one_stride;
+    a = xt_args(1, shape, x, one_stride, t, one_stride);
     a.weight.data = w;
     a.weight.strides = one_stride;
     out.data = o;
@@ -791,13 +755,7 @@ static void test_large(ptrdiff_t n, int full)
     double v = cbce_ew_bce_loss(0.3, 0.7);
     shape[0] = n / 1024;
     shape[1] = 1024;
-    memset(&a, 0, sizeof a);
-    a.ndim = 2;
-    a.shape = shape;
-    a.input.data = &x;
-    a.input.strides = zero;
-    a.target.data = &t;
-    a.target.strides = zero;
+    a = xt_args(2, shape, &x, zero, &t, zero);
     a.reduction = CBCE_REDUCTION_SUM;
     /* the exact sum is n*v; n is a double exactly, so v*(double)n is that sum
      * correctly rounded, which is what cbce must return */

@@ -143,13 +143,7 @@ static const void *base(const views *v, const void *p, const ptrdiff_t *s)
 static cbce_args args_of(const cfg *c, const views *v, int nthreads)
 {
     cbce_args a;
-    memset(&a, 0, sizeof a);
-    a.ndim = 2;
-    a.shape = v->shape;
-    a.input.data = base(v, v->x, v->sx);
-    a.input.strides = v->sx;
-    a.target.data = base(v, v->t, v->st);
-    a.target.strides = v->st;
+    a = xt_args(2, v->shape, base(v, v->x, v->sx), v->sx, base(v, v->t, v->st), v->st);
     if (c->has_w) a.weight.data = v->w, a.weight.strides = v->sw;
     if (c->has_pw) a.pos_weight.data = v->pw, a.pos_weight.strides = v->spw;
     if (c->has_g) a.grad_output.data = v->g, a.grad_output.strides = v->sg;
@@ -336,13 +330,8 @@ static void run_broadcast(int f64, int nthreads, hook_state *h, int *status, dou
     float xf = 0.25f, tf = 0.75f;
     cbce_args a;
     cbce_output none = {NULL, NULL};
-    memset(&a, 0, sizeof a);
-    a.ndim = 1;
-    a.shape = shape;
-    a.input.data = f64 ? (const void *)&xd : (const void *)&xf;
-    a.input.strides = zero;
-    a.target.data = f64 ? (const void *)&td : (const void *)&tf;
-    a.target.strides = zero;
+    a = xt_args(1, shape, f64 ? (const void *)&xd : (const void *)&xf, zero,
+                f64 ? (const void *)&td : (const void *)&tf, zero);
     a.reduction = CBCE_REDUCTION_SUM;
     a.num_threads = nthreads;
     if (h) {
@@ -391,11 +380,7 @@ static void test_interrupt(void)
         memset(&h, 0, sizeof h);
         h.caller = pthread_self();
         h.stop_at = 1;
-        memset(&a, 0, sizeof a);
-        a.ndim = 1;
-        a.shape = shape;
-        a.input.data = &x, a.input.strides = zero;
-        a.target.data = &t, a.target.strides = zero;
+        a = xt_args(1, shape, &x, zero, &t, zero);
         a.reduction = CBCE_REDUCTION_MEAN;
         a.num_threads = 4;
         a.interrupt = hook, a.interrupt_ctx = &h;
@@ -431,11 +416,7 @@ static void test_default_threshold_in_place(void)
         cbce_output out = {NULL, NULL}, grad;
         int st;
         memcpy(x, x0, (size_t)n * sizeof(float));
-        memset(&a, 0, sizeof a);
-        a.ndim = 1;
-        a.shape = shape;
-        a.input.data = x, a.input.strides = one;
-        a.target.data = t, a.target.strides = one;
+        a = xt_args(1, shape, x, one, t, one);
         a.reduction = CBCE_REDUCTION_MEAN;
         a.num_threads = counts[k];
         grad.data = x, grad.strides = one; /* in place */
@@ -470,11 +451,7 @@ static void *worker_main(void *p)
     cbce_args a;
     cbce_output none = {NULL, NULL};
     shape[0] = w->n;
-    memset(&a, 0, sizeof a);
-    a.ndim = 1;
-    a.shape = shape;
-    a.input.data = w->x, a.input.strides = one;
-    a.target.data = w->t, a.target.strides = one;
+    a = xt_args(1, shape, w->x, one, w->t, one);
     a.reduction = CBCE_REDUCTION_SUM;
     a.num_threads = w->nthreads;
     w->status = cbce_bce_logits_loss_f64(&a, none, &w->total);
