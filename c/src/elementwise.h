@@ -41,7 +41,7 @@
  * before bce_dx's division, before a subnormal t multiplies -log x), and
  * the result is rounded once from there. The factors are applied one after
  * the other (w, then g), never as the rounded product w*g, by plain
- * products of both halves (cbce_ew_mul_f: as accurate as the old rounded
+ * products of both halves (cbce_dd_mul_f: as accurate as the old rounded
  * v*w for normal results, and no subnormal rounding before the factors).
  * Factors of magnitude 2^200 or more, inf and NaN are passed as 1 by the
  * float64 kernels and applied to the rounded result (CBCE_EW_FACTOR_MAX).
@@ -91,23 +91,18 @@ CBCE_INLINE cbce_dd cbce_ew_log1mx(double x)
  * factors cost nothing per element in the common case. */
 #define CBCE_EW_FACTOR_MAX 0x1p200
 
-/* The pair v times f, both halves by plain products: not an exact pair any
- * more, but each half within 2^-53 relative of the exact product while the
- * pair is normal (2^-52 for two factors), i.e. at most the rounding the
- * kernels' old v*w had -- what matters is that no rounding of a SUBNORMAL
- * value happens before the factors. (Exact products, TwoProduct per half
- * and factor, cost 20-45% of the float64 loops' time for about 1 ulp.) */
-CBCE_INLINE cbce_dd cbce_ew_mul_f(cbce_dd v, double f)
-{
-    v.hi *= f;
-    v.lo *= f;
-    return v;
-}
+/* The factors multiply pairs by plain products of both halves
+ * (cbce_dd_mul_f): each half within 2^-53 relative of the exact product
+ * while the pair is normal (2^-52 for two factors), i.e. at most the
+ * rounding the kernels' old v*w had -- what matters is that no rounding of
+ * a SUBNORMAL value happens before the factors. (Exact products, TwoProduct
+ * per half and factor, cost 20-45% of the float64 loops' time for about 1
+ * ulp.) */
 
 /* (v * w) * g as a pair, as above. */
 CBCE_INLINE cbce_dd cbce_ew_mul_wg(cbce_dd v, double w, double g)
 {
-    return cbce_ew_mul_f(cbce_ew_mul_f(v, w), g);
+    return cbce_dd_mul_f(cbce_dd_mul_f(v, w), g);
 }
 
 /* BCE loss times w: -w*(t*max(log x,-100) + (1-t)*max(log(1-x),-100)),
@@ -117,8 +112,8 @@ CBCE_INLINE cbce_dd cbce_ew_mul_wg(cbce_dd v, double w, double g)
  * subnormal t is rounded only once, in the final sum. */
 CBCE_INLINE double cbce_ew_bce_loss_w(double x, double t, double w)
 {
-    cbce_dd a = cbce_ew_mul_f(cbce_ew_clamp_log(cbce_log_dd(x)), w);
-    cbce_dd b = cbce_ew_mul_f(cbce_ew_clamp_log(cbce_ew_log1mx(x)), w);
+    cbce_dd a = cbce_dd_mul_f(cbce_ew_clamp_log(cbce_log_dd(x)), w);
+    cbce_dd b = cbce_dd_mul_f(cbce_ew_clamp_log(cbce_ew_log1mx(x)), w);
     cbce_dd omt = cbce_two_sum(1.0, -t);
     cbce_dd r = cbce_dd_add(cbce_dd_mul_d(a, t), cbce_dd_mul(b, omt));
     /* the clamp would turn a NaN log into -100: NaN in, NaN out */
@@ -153,7 +148,7 @@ CBCE_INLINE double cbce_ew_bce_loss_hard_w(double x, double t, double w)
     l = cbce_log1p_reduced_dd(cbce_blend(one, kd1, red.kd), cbce_blend(one, f1, red.f),
                               cbce_blend(one, 0.0, red.fl), cbce_blend(one, 0.0, red.fl2));
     l = cbce_dd_sel(one, cbce_log_dd_specials(x, l), cbce_log1p_le1_specials(m, red.zero, l));
-    l = cbce_ew_mul_f(cbce_ew_clamp_log(l), w);
+    l = cbce_dd_mul_f(cbce_ew_clamp_log(l), w);
     return cbce_blend(cbce_m_nan(x) | cbce_m_nan(t), x + t, -(l.hi + l.lo));
 }
 
@@ -179,9 +174,7 @@ CBCE_INLINE double cbce_ew_bce_dx_wg(double x, double t, double w, double g)
     cbce_mask small = cbce_m_abs_lt((n.hi * w) * g, 0x1p-900);
     double up = cbce_blend(small, 0x1p200, 1.0);
     double down = cbce_blend(small, 0x1p-200, 1.0);
-    n.hi *= up;
-    n.lo *= up;
-    n = cbce_ew_mul_wg(n, w, g);
+    n = cbce_ew_mul_wg(cbce_dd_mul_f(n, up), w, g);
     cbce_dd omx = cbce_two_sum(1.0, -x);
     cbce_dd d = cbce_dd_mul_d(omx, x);
     cbce_mask clamp = cbce_m_lt((d.hi - eps) + d.lo, 0.0); /* as in clamp_log */
@@ -219,15 +212,10 @@ CBCE_INLINE double cbce_ew_bce_dt(double x)
  * overflows above ~2^996, and products of two operands must stay finite. */
 #define CBCE_EW_DD_MAX 0x1p480
 
-/* v * scale (a power of two from the *_scaled functions of vmath.h): the
- * products with pw, lw are formed on the normal pair first, so a subnormal
- * e^-a times a large pos_weight is rounded once, at the end. */
-CBCE_INLINE cbce_dd cbce_ew_scale(cbce_dd v, double scale)
-{
-    v.hi *= scale;
-    v.lo *= scale;
-    return v;
-}
+/* A pair times the scale of the *_scaled functions of vmath.h (a power of
+ * two, cbce_dd_mul_f) comes last: the products with pw, lw are formed on the
+ * normal pair first, so a subnormal e^-a times a large pos_weight is
+ * rounded once, at the end. */
 
 /* lw = 1 + (pw - 1)*t as a pair (exactly 1 when pw == 1). */
 CBCE_INLINE cbce_dd cbce_ew_lw(double t, double pw)
@@ -292,7 +280,7 @@ CBCE_INLINE double cbce_ew_logits_loss_w(double x, double t, double pw, double w
      * them back up. */
     cbce_dd ca = cbce_dd_sel(pos, cbce_dd_mul_d(omt, as), cbce_dd_mul_d(cbce_two_prod(ts, as), ps));
     cbce_dd lsp = cbce_dd_mul(lw, sp);
-    cbce_dd r = cbce_dd_add(cbce_ew_mul_f(ca, w), cbce_ew_scale(cbce_ew_mul_f(lsp, w), sc));
+    cbce_dd r = cbce_dd_add(cbce_dd_mul_f(ca, w), cbce_dd_mul_f(cbce_dd_mul_f(lsp, w), sc));
     double dd = cbce_blend(cbce_m_zero(ps - 1.0) & cbce_m_zero(w - 1.0), unit, r.hi + r.lo);
     /* plain path: infinite or huge operands. softplus(-a) is the pair's
      * value when a is in range (t or pw is not), else 0 (a > 2^480). */
@@ -330,7 +318,7 @@ CBCE_INLINE double cbce_ew_logits_dx_wg(double x, double t, double pw, double w,
     cbce_dd s = cbce_sigmoid_neg_dd_scaled(as, &sc);
     cbce_dd lws = cbce_dd_mul(cbce_ew_lw(ts, ps), s);
     cbce_dd c = cbce_dd_sel(pos, cbce_two_sum(1.0, -ts), cbce_dd_neg(cbce_two_prod(ps, ts)));
-    cbce_dd lwsg = cbce_ew_scale(cbce_ew_mul_wg(lws, w, g), sc);
+    cbce_dd lwsg = cbce_dd_mul_f(cbce_ew_mul_wg(lws, w, g), sc);
     cbce_dd r = cbce_dd_add(cbce_ew_mul_wg(c, w, g),
                             cbce_dd_sel(pos, cbce_dd_neg(lwsg), lwsg));
     double dd = r.hi + r.lo;
@@ -369,7 +357,7 @@ CBCE_INLINE double cbce_ew_logits_dt_wg(double x, double pw, double w, double g)
     ma.lo = 0.0;
     cbce_dd term1 = cbce_dd_sel(pos, ma, cbce_two_prod(ps, as));
     cbce_dd r = cbce_dd_add(cbce_ew_mul_wg(term1, w, g),
-                            cbce_ew_scale(cbce_ew_mul_wg(term2, w, g), sc));
+                            cbce_dd_mul_f(cbce_ew_mul_wg(term2, w, g), sc));
     double dd = r.hi + r.lo;
     double spp = cbce_blend(a_ok, (sp.hi + sp.lo) * sc, 0.0);
     double plain = ((cbce_blend(pos, -a, cbce_ew_mul_lim(pw, a)) + (pw - 1.0) * spp) * w) *

@@ -220,6 +220,16 @@ CBCE_INLINE cbce_dd cbce_dd_neg(cbce_dd a)
     return a;
 }
 
+/* Both halves times f, by plain products: not an exact pair any more, but
+ * each half within 2^-53 relative of the exact product while the result is
+ * normal; exact for a power of two f while the halves stay normal. */
+CBCE_INLINE cbce_dd cbce_dd_mul_f(cbce_dd v, double f)
+{
+    v.hi *= f;
+    v.lo *= f;
+    return v;
+}
+
 /* m ? a : b on both halves. */
 CBCE_INLINE cbce_dd cbce_dd_sel(cbce_mask m, cbce_dd a, cbce_dd b)
 {
@@ -503,11 +513,8 @@ CBCE_INLINE cbce_dd cbce_exp_dd_scaled(double x, double *scale)
     uint64_t h = u >> 1;
     double sc1 = cbce_asf64((h - 1) << 52);     /* 2^k1, k1 = h - 1024 */
     double sc2 = cbce_asf64((u - h - 1) << 52); /* 2^k2, k2 = k - k1 */
-    cbce_dd r2;
-    r2.hi = s.hi * sc1; /* exact: |k1| <= 794, so this stays normal */
-    r2.lo = s.lo * sc1;
     *scale = sc2; /* the product overflows to inf above x ~ 709.78 */
-    return r2;
+    return cbce_dd_mul_f(s, sc1); /* exact: |k1| <= 794, so this stays normal */
 }
 
 /* exp(x) = P * scale with P a normal double-double and scale = 2^k2 a power
@@ -516,9 +523,7 @@ CBCE_INLINE cbce_dd cbce_exp_dd(double x)
 {
     double sc;
     cbce_dd r = cbce_exp_dd_scaled(x, &sc);
-    r.hi *= sc;
-    r.lo *= sc;
-    return r;
+    return cbce_dd_mul_f(r, sc);
 }
 
 /* ---- plain double versions (rounded once from the pairs) ------------------ */
@@ -554,29 +559,40 @@ CBCE_INLINE double cbce_vlog1p(double x)
  * to 2^-1000 relative, so P = the scaled exp pair there. */
 #define CBCE_TINY_EXP_ARG 700.0
 
+/* exp(-a) for both functions below: the normal pair p with its power-of-two
+ * scale sc, their product e (possibly subnormal), and a > CBCE_TINY_EXP_ARG. */
+typedef struct cbce_exp_neg {
+    cbce_dd p, e;
+    double sc;
+    cbce_mask tiny;
+} cbce_exp_neg;
+
+CBCE_INLINE cbce_exp_neg cbce_exp_neg_dd(double a)
+{
+    cbce_exp_neg r;
+    r.p = cbce_exp_dd_scaled(-a, &r.sc);
+    r.e = cbce_dd_mul_f(r.p, r.sc);
+    r.tiny = cbce_m_lt(CBCE_TINY_EXP_ARG, a);
+    return r;
+}
+
 /* softplus(-a) = log1p(exp(-a)), a >= 0 (+inf: 0; NaN: NaN), as a pair
  * times *scale: exp(-a) in (0, 1] as a pair (~2^-60), then log1p of the
  * pair (cbce_log1p01_dd): error below 0.4 ulp of the result, for every a
  * (for large a the result is the exp pair itself). */
 CBCE_INLINE cbce_dd cbce_softplus_neg_dd_scaled(double a, double *scale)
 {
-    double sc;
-    cbce_dd p = cbce_exp_dd_scaled(-a, &sc), e;
-    cbce_mask tiny = cbce_m_lt(CBCE_TINY_EXP_ARG, a);
-    e.hi = p.hi * sc;
-    e.lo = p.lo * sc;
-    cbce_dd l = cbce_log1p01_dd(e); /* e in (0, 1] (NaN: re-selected by callers) */
-    *scale = cbce_blend(tiny, sc, 1.0);
-    return cbce_dd_sel(tiny, p, l);
+    cbce_exp_neg x = cbce_exp_neg_dd(a);
+    cbce_dd l = cbce_log1p01_dd(x.e); /* e in (0, 1] (NaN: re-selected by callers) */
+    *scale = cbce_blend(x.tiny, x.sc, 1.0);
+    return cbce_dd_sel(x.tiny, x.p, l);
 }
 
 CBCE_INLINE cbce_dd cbce_softplus_neg_dd(double a)
 {
     double sc;
     cbce_dd r = cbce_softplus_neg_dd_scaled(a, &sc);
-    r.hi *= sc;
-    r.lo *= sc;
-    return r;
+    return cbce_dd_mul_f(r, sc);
 }
 
 /* sigmoid(-a) = e/(1+e), e = exp(-a), a >= 0, as a pair times *scale. The
@@ -585,11 +601,8 @@ CBCE_INLINE cbce_dd cbce_softplus_neg_dd(double a)
  * of e's. */
 CBCE_INLINE cbce_dd cbce_sigmoid_neg_dd_scaled(double a, double *scale)
 {
-    double sc;
-    cbce_dd p = cbce_exp_dd_scaled(-a, &sc), e;
-    cbce_mask tiny = cbce_m_lt(CBCE_TINY_EXP_ARG, a);
-    e.hi = p.hi * sc;
-    e.lo = p.lo * sc;
+    cbce_exp_neg x = cbce_exp_neg_dd(a);
+    cbce_dd e = x.e;
     cbce_dd d = cbce_two_sum(1.0, e.hi);
     d = cbce_fast_two_sum(d.hi, d.lo + e.lo);
     double rec = 1.0 / d.hi;
@@ -597,17 +610,15 @@ CBCE_INLINE cbce_dd cbce_sigmoid_neg_dd_scaled(double a, double *scale)
     cbce_dd pr = cbce_two_prod(q1, d.hi);
     double res = (((e.hi - pr.hi) - pr.lo) + e.lo) - q1 * d.lo;
     cbce_dd q = cbce_fast_two_sum(q1, res * rec);
-    *scale = cbce_blend(tiny, sc, 1.0);
-    return cbce_dd_sel(tiny, p, q);
+    *scale = cbce_blend(x.tiny, x.sc, 1.0);
+    return cbce_dd_sel(x.tiny, x.p, q);
 }
 
 CBCE_INLINE cbce_dd cbce_sigmoid_neg_dd(double a)
 {
     double sc;
     cbce_dd r = cbce_sigmoid_neg_dd_scaled(a, &sc);
-    r.hi *= sc;
-    r.lo *= sc;
-    return r;
+    return cbce_dd_mul_f(r, sc);
 }
 
 #endif /* CBCE_VMATH_H */
