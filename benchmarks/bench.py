@@ -35,30 +35,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=lambda s: [int(float(v)) for v in s.split(",")],
         help="comma-separated element counts, e.g. 1e3,1e6 (default 1e3..1e7)",
     )
-    p.add_argument(
-        "--dtypes",
-        type=lambda s: s.split(","),
-        default=list(_bench.DTYPES),
-        help="comma-separated: float32,float64",
-    )
-    p.add_argument(
-        "--losses",
-        type=lambda s: s.split(","),
-        default=list(_bench.LOSSES),
-        help="comma-separated: bce,logits",
-    )
-    p.add_argument(
-        "--modes",
-        type=lambda s: s.split(","),
-        default=list(_bench.MODES),
-        help="comma-separated: forward,value_and_grad",
-    )
-    p.add_argument(
-        "--reductions",
-        type=lambda s: s.split(","),
-        default=list(_bench.REDUCTIONS),
-        help="comma-separated: mean,none",
-    )
+    for name, choices in (
+        ("dtypes", _bench.DTYPES),
+        ("losses", _bench.LOSSES),
+        ("modes", _bench.MODES),
+        ("reductions", _bench.REDUCTIONS),
+    ):
+        p.add_argument(
+            f"--{name}",
+            type=lambda s: s.split(","),
+            default=list(choices),
+            help="comma-separated: " + ",".join(choices),
+        )
     p.add_argument(
         "--quick",
         action="store_true",
