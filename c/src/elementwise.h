@@ -71,15 +71,18 @@ CBCE_INLINE cbce_dd cbce_ew_clamp_log(cbce_dd l)
     return l;
 }
 
-/* log(1 - x) for x in [0, 1] as a pair: 1 - x is formed exactly (TwoSum)
- * and its log taken by log1p of -x, so x near 0 keeps full relative
- * accuracy and x near 1 (1 - x exact, Sterbenz) too. */
+/* log x and log(1 - x) for x in [0, 1] as pairs, by the one log of both
+ * (cbce_log01_dd): 1 - x is formed exactly (TwoSum), so x near 0 keeps
+ * full relative accuracy and x near 1 (1 - x exact, Sterbenz) too. */
+CBCE_INLINE cbce_dd cbce_ew_logx(double x)
+{
+    return cbce_log01_dd(x, 0.0);
+}
+
 CBCE_INLINE cbce_dd cbce_ew_log1mx(double x)
 {
-    cbce_dd m;
-    m.hi = -x;
-    m.lo = 0.0;
-    return cbce_log1p_dd_le1(m);
+    cbce_dd m = cbce_two_sum(1.0, -x);
+    return cbce_log01_dd(m.hi, m.lo);
 }
 
 /* The factors w, g the *_w and *_wg functions take must be finite and below
@@ -112,7 +115,7 @@ CBCE_INLINE cbce_dd cbce_ew_mul_wg(cbce_dd v, double w, double g)
  * subnormal t is rounded only once, in the final sum. */
 CBCE_INLINE double cbce_ew_bce_loss_w(double x, double t, double w)
 {
-    cbce_dd a = cbce_dd_mul_f(cbce_ew_clamp_log(cbce_log_dd(x)), w);
+    cbce_dd a = cbce_dd_mul_f(cbce_ew_clamp_log(cbce_ew_logx(x)), w);
     cbce_dd b = cbce_dd_mul_f(cbce_ew_clamp_log(cbce_ew_log1mx(x)), w);
     cbce_dd omt = cbce_two_sum(1.0, -t);
     cbce_dd r = cbce_dd_add(cbce_dd_mul_d(a, t), cbce_dd_mul(b, omt));
@@ -126,28 +129,20 @@ CBCE_INLINE double cbce_ew_bce_loss(double x, double t)
 }
 
 /* The BCE loss times w for t in {0, 1} exactly (the kernels call it for
- * chunks of hard labels without label smoothing): ONE evaluation of the log
- * kernel, on the reduced argument of x (t = 1) or of 1 - x (t = 0), then
- * that log's special values, the clamp, the factor, and one rounding. The
- * same value as cbce_ew_bce_loss_w bit for bit: the pair is the one
- * cbce_log_dd(x) or cbce_ew_log1mx(x) gives (same operations on the same
- * operands), times w the same way (aw), and there t = 1 gives the pair sum
- * F(aw) + (+-0, +-0) (t = 0: (+-0, +-0) + F(bw)), F the exact Fast2Sum
- * normalization that dd_mul_d by 1 amounts to, whose rounded hi + lo is
- * F(aw).hi = the rounded aw.hi + aw.lo. */
+ * chunks of hard labels without label smoothing): ONE evaluation of
+ * cbce_log01_dd, on the argument of log x (t = 1) or of log(1 - x) (t = 0),
+ * then the clamp, the factor and one rounding. The same value as
+ * cbce_ew_bce_loss_w bit for bit: the pair is the one cbce_ew_logx(x) or
+ * cbce_ew_log1mx(x) gives (same operations on the same operands), times w
+ * the same way (aw), and there t = 1 gives the pair sum F(aw) + (+-0, +-0)
+ * (t = 0: (+-0, +-0) + F(bw)), F the exact Fast2Sum normalization that
+ * dd_mul_d by 1 amounts to, whose rounded hi + lo is F(aw).hi = the rounded
+ * aw.hi + aw.lo. */
 CBCE_INLINE double cbce_ew_bce_loss_hard_w(double x, double t, double w)
 {
     cbce_mask one = cbce_m_lt(0.5, t);
-    cbce_dd m, l;
-    double f1, kd1 = cbce_log_reduce(x, &f1);
-    cbce_log1p_red red;
-    m.hi = -x;
-    m.lo = 0.0;
-    red = cbce_log1p_le1_reduce(m);
-    /* one evaluation of the log kernel, on the arguments of either log */
-    l = cbce_log1p_reduced_dd(cbce_blend(one, kd1, red.kd), cbce_blend(one, f1, red.f),
-                              cbce_blend(one, 0.0, red.fl), cbce_blend(one, 0.0, red.fl2));
-    l = cbce_dd_sel(one, cbce_log_dd_specials(x, l), cbce_log1p_le1_specials(m, red.zero, l));
+    cbce_dd m = cbce_two_sum(1.0, -x);
+    cbce_dd l = cbce_log01_dd(cbce_blend(one, x, m.hi), cbce_blend(one, 0.0, m.lo));
     l = cbce_dd_mul_f(cbce_ew_clamp_log(l), w);
     return cbce_blend(cbce_m_nan(x) | cbce_m_nan(t), x + t, -(l.hi + l.lo));
 }
@@ -200,7 +195,7 @@ CBCE_INLINE double cbce_ew_bce_dx(double x, double t)
  * one pair difference: error ~0.5 ulp of the larger term. */
 CBCE_INLINE double cbce_ew_bce_dt(double x)
 {
-    cbce_dd a = cbce_ew_clamp_log(cbce_log_dd(x));
+    cbce_dd a = cbce_ew_clamp_log(cbce_ew_logx(x));
     cbce_dd b = cbce_ew_clamp_log(cbce_ew_log1mx(x));
     cbce_dd r = cbce_dd_add(b, cbce_dd_neg(a));
     return cbce_blend(cbce_m_nan(x), x, r.hi + r.lo);

@@ -351,57 +351,6 @@ CBCE_INLINE cbce_dd cbce_log_dd(double x)
  * is uniformly accurate over the whole range.
  * Specials: log1p(-1) = -inf, x < -1 -> NaN, +inf -> +inf, NaN -> NaN. */
 
-/* The part of cbce_log1p_dd for x.hi in [-1, 1] (so u = 1 + x in [0, 2]:
- * never beyond 2^1000, no second log needed): what the element formulas use
- * (log(1 - x) for a probability x, log1p(e) for e = exp(-a) in (0, 1]),
- * bit for bit the value cbce_log1p_dd gives there. u == 0 (x == -1) gives
- * (-inf, 0); NaN in x.hi gives an unspecified value (callers re-select). */
-typedef struct cbce_log1p_red {
-    double kd, f, fl, fl2; /* the arguments of cbce_log1p_reduced_dd */
-    cbce_mask zero;        /* u == 0 */
-} cbce_log1p_red;
-
-CBCE_INLINE cbce_log1p_red cbce_log1p_le1_reduce(cbce_dd x)
-{
-    cbce_log1p_red red;
-    cbce_dd u = cbce_two_sum(1.0, x.hi);
-    double sc, uc;
-    uint64_t field;
-    /* u.hi >= 2^-53 unless it is 0 (x.hi >= -1 is a multiple of 2^-53 near
-     * -1), so no subnormal scaling is needed. */
-    red.zero = cbce_m_zero(u.hi);
-    uc = cbce_blend(red.zero, 1.0, u.hi);
-    {
-        const uint64_t sqrt_half = UINT64_C(0x3fe6a09e667f3bcd);
-        uint64_t tmp = cbce_asu64(uc) - sqrt_half + (UINT64_C(1) << 63);
-        field = tmp >> 52; /* k + 2048 */
-        red.f = cbce_asf64((tmp & UINT64_C(0x000fffffffffffff)) + sqrt_half) - 1.0;
-        red.kd = cbce_asf64(UINT64_C(0x4330000000000000) | field) - (0x1p52 + 2048.0);
-    }
-    /* 2^-k: biased exponent 1023 - k = 3071 - field */
-    sc = cbce_asf64((UINT64_C(3071) - field) << 52);
-    red.fl = u.lo * sc;
-    red.fl2 = x.lo * sc;
-    return red;
-}
-
-/* The specials of cbce_log1p_dd_le1 applied to its pair r. */
-CBCE_INLINE cbce_dd cbce_log1p_le1_specials(cbce_dd x, cbce_mask zero, cbce_dd r)
-{
-    r.hi = cbce_blend(zero, -CBCE_INF, r.hi);
-    r.lo = cbce_blend(zero, 0.0, r.lo);
-    /* NaN in x.lo (not x.hi) would be lost above */
-    r.hi = cbce_blend(cbce_m_nan(x.lo), x.lo, r.hi);
-    return r;
-}
-
-CBCE_INLINE cbce_dd cbce_log1p_dd_le1(cbce_dd x)
-{
-    cbce_log1p_red red = cbce_log1p_le1_reduce(x);
-    cbce_dd r = cbce_log1p_reduced_dd(red.kd, red.f, red.fl, red.fl2);
-    return cbce_log1p_le1_specials(x, red.zero, r);
-}
-
 CBCE_INLINE cbce_dd cbce_log1p_dd(cbce_dd x)
 {
     cbce_dd u = cbce_two_sum(1.0, x.hi);
@@ -431,7 +380,7 @@ CBCE_INLINE cbce_dd cbce_log1p_dd(cbce_dd x)
 }
 
 /* log1p(e) for e = e.hi + e.lo, e.hi in [0, 1] (e = exp(-a) of the logistic
- * losses), as a normalized pair: the work of cbce_log1p_dd_le1 without what
+ * losses), as a normalized pair: the work of cbce_log1p_dd without what
  * this range never needs, for about half its time.
  * - u = 1 + e.hi is in [1, 2], so the reduction is one compare: k = 1 and
  *   m = u/2 above sqrt(2), else k = 0 and m = u; f = m - 1 is exact
@@ -471,6 +420,56 @@ CBCE_INLINE cbce_dd cbce_log1p01_dd(cbce_dd e)
     double corr = ((2.0 * s) * (1.0 - s)) * (fl + fl2); /* (fl+fl2)*(1 - 1/(1+f)) */
     double rest = (s * (hfsq + R) - hfsq) + (kd * CBCE_LN2_LO + ((fl2 - corr) - (0.5 * fl) * fl));
     return cbce_fast_two_sum(h.hi, h.lo + rest);
+}
+
+/* log(y) for y = yh + yl, yh in [0, 1], as a normalized pair: the two logs
+ * of the BCE loss, log x (yl = 0) and log(1 - x) (yh + yl = 1 - x exactly,
+ * a TwoSum: x near 0 keeps its full relative accuracy). One function for
+ * both, so that the one-log path of hard labels and the two-log path of
+ * soft labels evaluate the same operations on the same operands.
+ * - Reduction as cbce_log_reduce (subnormal yh scaled by 2^54 first; yl is
+ *   0 there, since 1 - x is 0 or at least 2^-53), f exact, and yl*2^-k
+ *   (exact) the low part fl of f.
+ * - k*LN2_HI + f by Fast2Sum: exact for k = 0 (0 + f), and for k != 0
+ *   |k*LN2_HI| >= 0.69 > |f|.
+ * - The rest (fdlibm's s*(hfsq + R) - hfsq, k*LN2_LO, and fl corrected by
+ *   1/(1+f) as in cbce_log1p01_dd, with its -fl^2/2, half an ulp when
+ *   f = 0) is below 0.21 of the result for k = 0 and below 0.6 of
+ *   k*LN2_HI + f otherwise (which is at least half the result); f^2/2 is
+ *   rounded once. Error of the pair: about 0.42 ulp of the result at
+ *   most (measured near 1 - x = sqrt(2)/2, where k = -1 halves the
+ *   result; C test bound 0.5), the same design as cbce_log1p01_dd.
+ * yh == 0 gives (-inf, 0). Negative, NaN or infinite yh (never passed: the
+ * BCE kernels reject them first) give unspecified values; callers
+ * re-select NaN inputs. */
+CBCE_INLINE cbce_dd cbce_log01_dd(double yh, double yl)
+{
+    const double Lg1 = 6.666666666666735130e-01, Lg2 = 3.999999999940941908e-01,
+                 Lg3 = 2.857142874366239149e-01, Lg4 = 2.222219843214978396e-01,
+                 Lg5 = 1.818357216161805012e-01, Lg6 = 1.531383769920937332e-01,
+                 Lg7 = 1.479819860511658591e-01;
+    const uint64_t sqrt_half = UINT64_C(0x3fe6a09e667f3bcd);
+    cbce_mask sub = cbce_m_abs_lt(yh, 0x1p-1022);
+    double ys = cbce_blend(sub, yh * 0x1p54, yh);
+    uint64_t tmp = cbce_asu64(ys) - sqrt_half + (UINT64_C(1) << 63);
+    uint64_t field = tmp >> 52; /* k + 2048 (k of ys) */
+    double f = cbce_asf64((tmp & UINT64_C(0x000fffffffffffff)) + sqrt_half) - 1.0;
+    double kd = (cbce_asf64(UINT64_C(0x4330000000000000) | field) - (0x1p52 + 2048.0)) -
+                cbce_blend(sub, 54.0, 0.0);
+    /* 2^-k: biased exponent 3071 - field, in [0, 2046] for every ys (0 too) */
+    double fl = yl * cbce_asf64((UINT64_C(3071) - field) << 52);
+    double s = f / (2.0 + f);
+    double z = s * s, w = z * z;
+    double R = z * (Lg1 + w * (Lg3 + w * (Lg5 + w * Lg7))) + w * (Lg2 + w * (Lg4 + w * Lg6));
+    double hfsq = (0.5 * f) * f;
+    cbce_dd h = cbce_fast_two_sum(kd * CBCE_LN2_HI, f);
+    double corr = ((2.0 * s) * (1.0 - s)) * fl; /* fl*(1 - 1/(1+f)) */
+    double rest = (s * (hfsq + R) - hfsq) + (kd * CBCE_LN2_LO + ((fl - corr) - (0.5 * fl) * fl));
+    cbce_dd r = cbce_fast_two_sum(h.hi, h.lo + rest);
+    cbce_mask zero = cbce_m_zero(yh);
+    r.hi = cbce_blend(zero, -CBCE_INF, r.hi);
+    r.lo = cbce_blend(zero, 0.0, r.lo);
+    return r;
 }
 
 /* ---- exp ------------------------------------------------------------------ */

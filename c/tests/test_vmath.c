@@ -229,6 +229,8 @@ static stat s_exp = {"vexp", 1.0, 0, 0, 0, 0}, s_log = {"vlog", 1.0, 0, 0, 0, 0}
             /* log1p01_dd's documented bound (vmath.h): the f64 formulas
              * that use it keep their own bounds below */
             s_spdd = {"softplus_neg_dd (pair)", 0.5, 0, 0, 0, 0},
+            /* log01_dd's documented bound (vmath.h), like log1p01_dd's */
+            s_log01 = {"log01_dd (pair: log x, log(1-x))", 0.5, 0, 0, 0, 0},
             s_sigdd = {"sigmoid_neg_dd (pair)", 0.25, 0, 0, 0, 0};
 static stat s64[6] = {{"bce_loss f64", 2.0, 0, 0, 0, 0},    {"bce_dx f64", 2.0, 0, 0, 0, 0},
                       {"bce_dt f64", 2.0, 0, 0, 0, 0},      {"logits_loss f64", 2.0, 0, 0, 0, 0},
@@ -255,6 +257,15 @@ static void check_log(double x)
     record(&s_log, cbce_vlog(x), ref, ulp64(ref), x, 0, 0);
     if (x > 0 && x < 1e308 && x != 1.0)
         record_pair(&s_logdd, p, ref, x);
+}
+/* the BCE logs, x in [0, 1]: log x and log(1 - x) as pairs */
+static void check_log01(double x)
+{
+    cbce_dd m = cbce_two_sum(1.0, -x);
+    if (x > 0 && x < 1) {
+        record_pair(&s_log01, cbce_log01_dd(x, 0.0), logl((ld)x), x);
+        record_pair(&s_log01, cbce_log01_dd(m.hi, m.lo), log1pl(-(ld)x), x);
+    }
 }
 static void check_log1p(double x)
 {
@@ -456,6 +467,7 @@ static void targeted_points(void)
     }
     for (i = 0; i < sizeof probs / sizeof *probs; i++) {
         check_log(probs[i]);
+        check_log01(probs[i]);
         check_log1p(-probs[i]);
     }
 }
@@ -473,6 +485,8 @@ static void sweeps(long n)
         check_log1p(rng_logunif(1e-300, 1e300));
         check_log1p(-rng_logunif(1e-300, 1.0));
         check_softplus_sigmoid(a);
+        check_log01(rng_prob());
+        check_log01(rng_unif());
         check_bce(rng_prob(), rng_target());
         check_logits(rng_logit(), rng_target(), 1.0);
         check_logits(rng_logit(), rng_target(), rng_posweight());
@@ -495,6 +509,7 @@ int main(int argc, char **argv)
     report(&s_expdd);
     report(&s_logdd);
     report(&s_spdd);
+    report(&s_log01);
     report(&s_sigdd);
     for (i = 0; i < 6; i++)
         report(&s64[i]);
