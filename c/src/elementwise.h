@@ -60,7 +60,7 @@
 #include "vmath.h"
 
 /* max(log v, -100) as a pair, v given by its log pair. Also catches -inf
- * (v == 0). A pair just below -100 (hi == -100, lo < 0) clamps as well. */
+ * and the finite stand-in near -746 that cbce_log01_dd gives for v == 0. A pair just below -100 (hi == -100, lo < 0) clamps as well. */
 CBCE_INLINE cbce_dd cbce_ew_clamp_log(cbce_dd l)
 {
     /* l.hi + 100 is exact near -100 (Sterbenz) and has the right sign
@@ -109,7 +109,8 @@ CBCE_INLINE cbce_dd cbce_ew_mul_wg(cbce_dd v, double w, double g)
 }
 
 /* BCE loss times w: -w*(t*max(log x,-100) + (1-t)*max(log(1-x),-100)),
- * x, t in [0, 1]. Both terms have the sign of -1 (no cancellation):
+ * x, t in [0, 1] only (the kernels reject anything else, NaN included,
+ * before any math: the BCE losses have no NaN selects). Both terms have the sign of -1 (no cancellation):
  * relative error ~2^-100 before the final rounding. 1 - t is kept as an
  * exact pair. w multiplies the logs before t does, so that t*(-log x) of a
  * subnormal t is rounded only once, in the final sum. */
@@ -119,8 +120,7 @@ CBCE_INLINE double cbce_ew_bce_loss_w(double x, double t, double w)
     cbce_dd b = cbce_dd_mul_f(cbce_ew_clamp_log(cbce_ew_log1mx(x)), w);
     cbce_dd omt = cbce_two_sum(1.0, -t);
     cbce_dd r = cbce_dd_add(cbce_dd_mul_d(a, t), cbce_dd_mul(b, omt));
-    /* the clamp would turn a NaN log into -100: NaN in, NaN out */
-    return cbce_blend(cbce_m_nan(x) | cbce_m_nan(t), x + t, -(r.hi + r.lo));
+    return -(r.hi + r.lo);
 }
 
 CBCE_INLINE double cbce_ew_bce_loss(double x, double t)
@@ -144,7 +144,7 @@ CBCE_INLINE double cbce_ew_bce_loss_hard_w(double x, double t, double w)
     cbce_dd m = cbce_two_sum(1.0, -x);
     cbce_dd l = cbce_log01_dd(cbce_blend(one, x, m.hi), cbce_blend(one, 0.0, m.lo));
     l = cbce_dd_mul_f(cbce_ew_clamp_log(l), w);
-    return cbce_blend(cbce_m_nan(x) | cbce_m_nan(t), x + t, -(l.hi + l.lo));
+    return -(l.hi + l.lo);
 }
 
 CBCE_INLINE double cbce_ew_bce_loss_hard(double x, double t)
@@ -191,14 +191,15 @@ CBCE_INLINE double cbce_ew_bce_dx(double x, double t)
     return cbce_ew_bce_dx_wg(x, t, 1.0, 1.0);
 }
 
-/* BCE d/dt: max(log(1-x),-100) - max(log x,-100), x in [0, 1]. Computed as
+/* BCE d/dt: max(log(1-x),-100) - max(log x,-100), x in [0, 1] only (as the
+ * loss). Computed as
  * one pair difference: error ~0.5 ulp of the larger term. */
 CBCE_INLINE double cbce_ew_bce_dt(double x)
 {
     cbce_dd a = cbce_ew_clamp_log(cbce_ew_logx(x));
     cbce_dd b = cbce_ew_clamp_log(cbce_ew_log1mx(x));
     cbce_dd r = cbce_dd_add(b, cbce_dd_neg(a));
-    return cbce_blend(cbce_m_nan(x), x, r.hi + r.lo);
+    return r.hi + r.lo;
 }
 
 /* ---- BCE with logits -------------------------------------------------------- */

@@ -81,19 +81,18 @@
 /* Nonzero when some x or t is NaN or outside [0, 1]. Integer bit tests, so
  * that it vectorizes at SSE2 as well (a comparison turned into an int does
  * not): v = x + 0.0 turns -0 into +0 (valid, like every v in [0, 1]); then
- * the sign bit of v is set for v < 0, that of 1 - v for v > 1, and
- * 0x7ff0000000000000 - |v|bits underflows for NaN. One OR of all three per
- * element, the sign bit tested once per chunk.
+ * v is valid exactly when its bit pattern bv, as an unsigned integer, is at
+ * most that of 1.0. The sign bit of bv | (bits(1.0) - bv) is set otherwise:
+ * by bv for every negative v (-NaN and -inf included), by the wrapped
+ * difference for +NaN, +inf and everything else above 1 (0 < bv - bits(1.0)
+ * < 2^63). One OR per element, the sign bit tested once per chunk.
  * *hard is set to 1 when, besides, every t is 0 or 1 (hard labels):
  * t*(1-t) + 0.0 is +0 exactly then (for t in [0, 1]; a nonzero t*(1-t)
  * never underflows to 0). */
 CBCE_INLINE uint64_t range_bits(double v)
 {
-    const uint64_t inf = UINT64_C(0x7ff0000000000000), abs = UINT64_C(0x7fffffffffffffff);
-    uint64_t bv;
-    v = v + 0.0;
-    bv = cbce_asu64(v);
-    return bv | cbce_asu64(1.0 - v) | (inf - (bv & abs));
+    uint64_t bv = cbce_asu64(v + 0.0);
+    return bv | (UINT64_C(0x3ff0000000000000) - bv);
 }
 
 /* Zero exactly for t in {0, 1} (given t in [0, 1]). */

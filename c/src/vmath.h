@@ -439,9 +439,10 @@ CBCE_INLINE cbce_dd cbce_log1p01_dd(cbce_dd e)
  *   rounded once. Error of the pair: about 0.42 ulp of the result at
  *   most (measured near 1 - x = sqrt(2)/2, where k = -1 halves the
  *   result; C test bound 0.5), the same design as cbce_log1p01_dd.
- * yh == 0 gives (-inf, 0). Negative, NaN or infinite yh (never passed: the
- * BCE kernels reject them first) give unspecified values; callers
- * re-select NaN inputs. */
+ * yh == 0 (+0 or -0) gives a finite pair near -746 instead of -inf: every
+ * caller clamps the log at -100, so a select for it would be wasted work.
+ * Negative, NaN or infinite yh (never passed: the BCE kernels reject them
+ * first) give unspecified values. */
 CBCE_INLINE cbce_dd cbce_log01_dd(double yh, double yl)
 {
     const double Lg1 = 6.666666666666735130e-01, Lg2 = 3.999999999940941908e-01,
@@ -450,13 +451,15 @@ CBCE_INLINE cbce_dd cbce_log01_dd(double yh, double yl)
                  Lg7 = 1.479819860511658591e-01;
     const uint64_t sqrt_half = UINT64_C(0x3fe6a09e667f3bcd);
     cbce_mask sub = cbce_m_abs_lt(yh, 0x1p-1022);
-    double ys = cbce_blend(sub, yh * 0x1p54, yh);
+    /* + 0.0: -0 must reduce like +0 (its sign bit would read as k = 1025) */
+    double ys = cbce_blend(sub, yh * 0x1p54 + 0.0, yh);
     uint64_t tmp = cbce_asu64(ys) - sqrt_half + (UINT64_C(1) << 63);
     uint64_t field = tmp >> 52; /* k + 2048 (k of ys) */
     double f = cbce_asf64((tmp & UINT64_C(0x000fffffffffffff)) + sqrt_half) - 1.0;
     double kd = (cbce_asf64(UINT64_C(0x4330000000000000) | field) - (0x1p52 + 2048.0)) -
                 cbce_blend(sub, 54.0, 0.0);
-    /* 2^-k: biased exponent 3071 - field, in [0, 2046] for every ys (0 too) */
+    /* 2^-k: biased exponent 3071 - field, in [0, 2046] for every ys >= 0
+     * (ys = 0: 2^1023, times yl = 0) */
     double fl = yl * cbce_asf64((UINT64_C(3071) - field) << 52);
     double s = f / (2.0 + f);
     double z = s * s, w = z * z;
@@ -465,11 +468,7 @@ CBCE_INLINE cbce_dd cbce_log01_dd(double yh, double yl)
     cbce_dd h = cbce_fast_two_sum(kd * CBCE_LN2_HI, f);
     double corr = ((2.0 * s) * (1.0 - s)) * fl; /* fl*(1 - 1/(1+f)) */
     double rest = (s * (hfsq + R) - hfsq) + (kd * CBCE_LN2_LO + ((fl - corr) - (0.5 * fl) * fl));
-    cbce_dd r = cbce_fast_two_sum(h.hi, h.lo + rest);
-    cbce_mask zero = cbce_m_zero(yh);
-    r.hi = cbce_blend(zero, -CBCE_INF, r.hi);
-    r.lo = cbce_blend(zero, 0.0, r.lo);
-    return r;
+    return cbce_fast_two_sum(h.hi, h.lo + rest);
 }
 
 /* ---- exp ------------------------------------------------------------------ */

@@ -586,6 +586,39 @@ static void test_range_errors(void)
     t[700] = 0.5;
     x[3] = -0.0; /* -0 is in range */
     CHECK(cbce_bce_check_f64(&a) == CBCE_OK, "-0 in range");
+    /* the bit test of every value class, in x and in t, at a vector lane and
+     * in the scalar tail */
+    {
+        static const uint64_t bad_bits[] = {
+            UINT64_C(0x7ff8000000000000), UINT64_C(0xfff8000000000000), /* +-NaN */
+            UINT64_C(0x7ff0000000000001), UINT64_C(0xffffffffffffffff), /* payloads */
+            UINT64_C(0x7ff0000000000000), UINT64_C(0xfff0000000000000), /* +-inf */
+            UINT64_C(0x3ff0000000000001), UINT64_C(0x7fefffffffffffff), /* 1+ulp, max */
+            UINT64_C(0x4000000000000000), UINT64_C(0x8000000000000001), /* 2, -tiny */
+            UINT64_C(0xbff0000000000000), UINT64_C(0xbff0000000000001), /* -1, below */
+            UINT64_C(0xbfefffffffffffff), UINT64_C(0xc000000000000000)};
+        static const double good[] = {0.0, -0.0, 1.0, 0x1p-1074, 0x1.fffffffffffffp-1, 0.5};
+        int k, pos, ok = 1;
+        for (pos = 0; pos < 2; pos++) {
+            int at = pos ? N - 1 : 17;
+            for (k = 0; k < (int)(sizeof bad_bits / sizeof *bad_bits); k++) {
+                double v;
+                memcpy(&v, &bad_bits[k], sizeof v);
+                x[at] = v;
+                ok &= cbce_bce_check_f64(&a) == CBCE_INPUT_OUT_OF_RANGE;
+                x[at] = 0.5;
+                t[at] = v;
+                ok &= cbce_bce_check_f64(&a) == CBCE_TARGET_OUT_OF_RANGE;
+                t[at] = 0.5;
+            }
+            for (k = 0; k < (int)(sizeof good / sizeof *good); k++) {
+                x[at] = t[at] = good[k];
+                ok &= cbce_bce_check_f64(&a) == CBCE_OK;
+                x[at] = t[at] = 0.5;
+            }
+        }
+        CHECK(ok, "range bits: NaN, inf, beyond [0, 1] rejected; 0, -0, 1 accepted");
+    }
     /* logits kernels check nothing */
     x[5] = NAN;
     t[6] = 7.0;

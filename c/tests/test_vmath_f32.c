@@ -104,7 +104,7 @@ static void sweep_bce(uint32_t stride)
     size_t j;
     for (u = 0; u <= one; u += (one - u < stride && u != one) ? one - u : stride) {
         double x = (double)f_of(u);
-        cbce_dd a = cbce_ew_clamp_log(cbce_log_dd(x)), b = cbce_ew_clamp_log(cbce_ew_log1mx(x));
+        cbce_dd a = cbce_ew_clamp_log(cbce_ew_logx(x)), b = cbce_ew_clamp_log(cbce_ew_log1mx(x));
         double big = dabs(a.hi) > dabs(b.hi) ? dabs(a.hi) : dabs(b.hi), ref;
         for (j = 0; j < sizeof ts / sizeof ts[0]; j++) {
             double t = (double)ts[j];
