@@ -42,7 +42,8 @@
 #endif
 
 /* Chunk length: divides CBCE_SUM_BLOCK and is a multiple of the 8 lanes.
- * 7 double buffers of 256 use 14 KiB of stack (float64: 2 more, 18 KiB): they stay in a 32 KiB L1
+ * 7 double buffers of 256 use 14 KiB of stack (float64: 2 more, 18 KiB;
+ * label smoothing: 1 more, the smoothed targets): they stay in a 32 KiB L1
  * data cache next to the chunks being read and written (512, 28 KiB, was
  * measured 10-30% slower on the float32 cases of bench_kernels). The chunk
  * length changes no value (lanes and blocks follow the logical index). */
@@ -124,6 +125,16 @@ static int range_first_bad(ptrdiff_t n, const double *x, const double *t)
         if (!(t[i] >= 0.0 && t[i] <= 1.0)) return CBCE_TARGET_OUT_OF_RANGE;
     }
     return CBCE_OK;
+}
+
+/* t' = t*a + b: the smoothed targets of a chunk, formed only when label
+ * smoothing is on (a = 1, b = 0 leave t as it is, and the math loops read
+ * it directly). */
+static void smooth_loop(ptrdiff_t n, const double *restrict t, double a, double b,
+                        double *restrict out)
+{
+    ptrdiff_t i;
+    for (i = 0; i < n; i++) out[i] = t[i] * a + b;
 }
 
 static void mul_loop(ptrdiff_t n, const double *restrict g, double c, double *restrict out)
@@ -230,7 +241,7 @@ static void lanes_neumaier(ptrdiff_t n, const double *restrict v, double *restri
 /* EW(f) is the element function f of this dtype: cbce_ew_f (elementwise.h,
  * double-double, ~0.5 ulp of double) for float64, cbce_ew32_f
  * (elementwise_f32.h, plain double, enough for one rounding to float) for
- * float32. t' = t*a + b with a = 1-s, b = s/2; s = 0 gives t' = t exactly.
+ * float32. t holds the smoothed targets t' (smooth_loop) when s != 0.
  * The weight w (losses) and w, g (gradients) are passed in (the *_w, *_wg
  * forms): float64 multiplies the unrounded pair by them and rounds once, so
  * a result that is subnormal before scaling keeps its precision (factors
@@ -253,13 +264,13 @@ static void lanes_neumaier(ptrdiff_t n, const double *restrict v, double *restri
 #define MATH_LOOP(name, body)                                                              \
     static void FN(name)(ptrdiff_t n, const double *restrict x, const double *restrict t,  \
                          const double *restrict w, const double *restrict pw,              \
-                         const double *restrict g, double a, double b,                     \
-                         double *restrict out, double *restrict gout)                      \
+                         const double *restrict g, double *restrict out,                   \
+                         double *restrict gout)                                            \
     {                                                                                      \
         ptrdiff_t i;                                                                       \
         (void)w, (void)pw, (void)g, (void)out, (void)gout;                                 \
         for (i = 0; i < n; i++) {                                                          \
-            double tt = t[i] * a + b;                                                      \
+            double tt = t[i];                                                              \
             (void)tt;                                                                      \
             body                                                                           \
         }                                                                                  \
@@ -298,8 +309,7 @@ MATH_LOOP(logits_loss_dt_loop, LOSS(EW(logits_loss_w)(x[i], tt, pw[i], w[i]))
 
 typedef void (*FN(math_loop))(ptrdiff_t n, const double *restrict x, const double *restrict t,
                               const double *restrict w, const double *restrict pw,
-                              const double *restrict g, double a, double b, double *restrict out,
-                              double *restrict gout);
+                              const double *restrict g, double *restrict out, double *restrict gout);
 
 /* The loop for a chunk: what is computed, for which loss and operand, and
  * whether the chunk has only hard labels (BCE) or only unit factors (logits). */
@@ -447,8 +457,8 @@ static int FN(run)(const cbce__layout *lay, const cbce__call *call, cbce__task *
 {
     /* Buffer slots follow the operand numbering; OUT and GRAD slots hold the
      * computed losses and gradients. */
-    /* + 2: the weight and gradient factors that go in (float64) */
-    double buf[CBCE__NOPS + 2][CBCE__CHUNK];
+    /* + 2: the weight and gradient factors that go in (float64); + 1: t' */
+    double buf[CBCE__NOPS + 3][CBCE__CHUNK];
     const double *ptr[CBCE__NOPS] = {0};
     double lane_s[8], lane_c[8];
     cbce__cursor rd, wr_out, wr_grad;
@@ -546,7 +556,11 @@ static int FN(run)(const cbce__layout *lay, const cbce__call *call, cbce__task *
                 g = g_in;
             }
 #endif
-            FN(pick_loop)(is_bce, do_loss, do_grad, wrt_target, hard, unit)(n, x, t, w, pw, g, a, b,
+            if (a != 1.0 || b != 0.0) {
+                smooth_loop(n, t, a, b, buf[CBCE__NOPS + 2]);
+                t = buf[CBCE__NOPS + 2];
+            }
+            FN(pick_loop)(is_bce, do_loss, do_grad, wrt_target, hard, unit)(n, x, t, w, pw, g,
                                                                          l_out, g_out);
 #if CBCE_IS_F64
             if (w_big && do_loss) factor_out_loop(n, w_all, l_out);
