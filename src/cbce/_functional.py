@@ -73,6 +73,13 @@ def check_reduction(reduction: Any, stacklevel: int = 3) -> str:
 
 # ---------------------------------------------------------------- arrays
 
+# The kernel dtypes in native byte order. NumPy hands out one shared descriptor
+# object for each built-in native dtype, so `dtype is _F32` is an exact and
+# cheap test (a non-native or otherwise different descriptor just takes the
+# general path).
+_F32 = np.dtype(np.float32)
+_F64 = np.dtype(np.float64)
+
 
 def _kernel_ready(a: np.ndarray) -> bool:
     """True when the C kernels can read `a` in place."""
@@ -91,6 +98,12 @@ def as_input(input: Any) -> tuple[np.ndarray, np.dtype]:
     non-native byte order or misaligned memory is converted. Everything else
     is a TypeError.
     """
+    if type(input) is np.ndarray:
+        kind = input.dtype
+        # the common call, checked with the fewest attribute lookups (the
+        # per-call cost is what small inputs pay)
+        if (kind is _F32 or kind is _F64) and input.flags.c_contiguous and input.flags.aligned:
+            return input, kind
     x = input if isinstance(input, np.ndarray) else np.asarray(input)
     kind = x.dtype
     if kind.kind != "f" or kind.itemsize not in (2, 4, 8):
@@ -135,6 +148,14 @@ def as_operand(value: Any, name: str, x: np.ndarray) -> np.ndarray:
 
 def as_target(target: Any, x: np.ndarray) -> np.ndarray:
     """`target` converted to x's dtype; it must have exactly x's shape (as PyTorch)."""
+    if (
+        type(target) is np.ndarray
+        and target.dtype is x.dtype
+        and target.shape == x.shape
+        and target.flags.c_contiguous
+        and target.flags.aligned
+    ):
+        return target  # as as_operand would return it, without its general checks
     shape = np.shape(target)
     if shape != x.shape:
         raise ValueError(
