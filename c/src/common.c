@@ -107,17 +107,25 @@ void cbce__cursor_advance(cbce__cursor *cur, const cbce__layout *lay, ptrdiff_t 
 #define LIMB_MASK 0xffffffffu
 #define LIMB_BASE 4294967296.0
 
-static void acc_normalize(int64_t *limb)
+/* Carries limbs [lo, top) into [0, 2^32), adding the last carry to
+ * limb[top] (which keeps the sign). The value is unchanged. Limbs below lo
+ * must already be in [0, 2^32) (0, typically): they would carry nothing. */
+static void acc_normalize_range(int64_t *limb, int lo, int top)
 {
     int64_t carry = 0;
     int i;
-    for (i = 0; i < CBCE__ACC_LIMBS - 1; i++) {
+    for (i = lo; i < top; i++) {
         int64_t v = limb[i] + carry;
         int64_t low = (int64_t)((uint64_t)v & LIMB_MASK);
         carry = (v - low) / (int64_t)4294967296LL; /* exact: v - low is a multiple of 2^32 */
         limb[i] = low;
     }
-    limb[CBCE__ACC_LIMBS - 1] += carry;
+    limb[top] += carry;
+}
+
+static void acc_normalize(int64_t *limb)
+{
+    acc_normalize_range(limb, 0, CBCE__ACC_LIMBS - 1);
 }
 
 void cbce__acc_init(cbce__acc *acc)
@@ -213,21 +221,31 @@ static double flags_value(int flags)
     return (flags & 1) ? inf : -inf;
 }
 
-/* Rounds the exact value of limb[] (any state) to double, round half even. */
+/* Rounds the exact value of limb[] (any state) to double, round half even.
+ * Only the limbs from the lowest nonzero one to one above the highest are
+ * carried (a sum of a call's losses spans a few limbs of the 72; all of them
+ * took most of a small call's time): zero limbs outside stay zero, and the
+ * limb above the highest takes the final carry and the sign. */
 static double limbs_round(const int64_t *src)
 {
     int64_t limb[CBCE__ACC_LIMBS];
-    int i, h, P, neg;
+    int i, h, lo, top, P, neg;
     uint64_t bits, m;
     double r;
-    memcpy(limb, src, sizeof limb);
-    acc_normalize(limb);
-    neg = limb[CBCE__ACC_LIMBS - 1] < 0;
-    if (neg) {
-        for (i = 0; i < CBCE__ACC_LIMBS; i++) limb[i] = -limb[i];
-        acc_normalize(limb);
+    for (lo = 0; lo < CBCE__ACC_LIMBS && src[lo] == 0; lo++) {
     }
-    for (h = CBCE__ACC_LIMBS - 1; h >= 0 && limb[h] == 0; h--) {
+    if (lo == CBCE__ACC_LIMBS) return 0.0;
+    for (top = CBCE__ACC_LIMBS - 1; src[top] == 0; top--) {
+    }
+    if (top < CBCE__ACC_LIMBS - 1) top++;
+    memcpy(limb, src, sizeof limb);
+    acc_normalize_range(limb, lo, top);
+    neg = limb[top] < 0;
+    if (neg) {
+        for (i = lo; i <= top; i++) limb[i] = -limb[i];
+        acc_normalize_range(limb, lo, top);
+    }
+    for (h = top; h >= 0 && limb[h] == 0; h--) {
     }
     if (h < 0) return 0.0;
     P = 32 * h + 31;
