@@ -13,11 +13,14 @@
  * -------------------------------
  * - Elements are visited in the logical C order of the coalesced layout, in
  *   chunks of CBCE__CHUNK elements. Each chunk is first GATHERED from any
- *   strides into small contiguous double buffers (float widened exactly), the
- *   math runs over those buffers in branch-free loops that the compiler
- *   vectorizes at every ISA level, and the results are SCATTERED back rounded
- *   once to the kernel dtype. Gather-before-scatter per chunk is what makes
- *   in-place calls (output view == input view) correct.
+ *   strides into small contiguous buffers (input and target as stored; the
+ *   factors widened to double, exactly), or read in place where the chunk is
+ *   one contiguous run (input and target always, factors for float64); the
+ *   math runs over them in branch-free loops that the compiler vectorizes at
+ *   every ISA level, widening input and target as it reads them, and the
+ *   results are SCATTERED back rounded once to the kernel dtype.
+ *   All math of a chunk before its scatter is what makes in-place calls
+ *   (output view == input view) correct.
  * - Absent operands are constant buffers filled once per call (1 for weight
  *   and pos_weight; the scalar gradient scale), so the math loop has no
  *   per-element branches and no per-element indirect calls.
@@ -78,64 +81,6 @@
 
 #define CBCE__CAT2(a, b) a##_##b
 #define CBCE__CAT(a, b) CBCE__CAT2(a, b)
-
-/* Nonzero when some x or t is NaN or outside [0, 1]. Integer bit tests, so
- * that it vectorizes at SSE2 as well (a comparison turned into an int does
- * not): v = x + 0.0 turns -0 into +0 (valid, like every v in [0, 1]); then
- * v is valid exactly when its bit pattern bv, as an unsigned integer, is at
- * most that of 1.0. The sign bit of bv | (bits(1.0) - bv) is set otherwise:
- * by bv for every negative v (-NaN and -inf included), by the wrapped
- * difference for +NaN, +inf and everything else above 1 (0 < bv - bits(1.0)
- * < 2^63). One OR per element, the sign bit tested once per chunk.
- * *hard is set to 1 when, besides, every t is 0 or 1 (hard labels):
- * t*(1-t) + 0.0 is +0 exactly then (for t in [0, 1]; a nonzero t*(1-t)
- * never underflows to 0). */
-CBCE_INLINE uint64_t range_bits(double v)
-{
-    uint64_t bv = cbce_asu64(v + 0.0);
-    return bv | (UINT64_C(0x3ff0000000000000) - bv);
-}
-
-/* Zero exactly for t in {0, 1} (given t in [0, 1]). */
-CBCE_INLINE uint64_t soft_bits(double t)
-{
-    t = t + 0.0;
-    return cbce_asu64(t * (1.0 - t) + 0.0);
-}
-
-static int range_bad_loop(ptrdiff_t n, const double *restrict x, const double *restrict t,
-                          int *hard)
-{
-    ptrdiff_t i;
-    uint64_t bad = 0, soft = 0;
-    for (i = 0; i < n; i++) {
-        bad |= range_bits(x[i]) | range_bits(t[i]);
-        soft |= soft_bits(t[i]);
-    }
-    *hard = soft == 0;
-    return (int)(bad >> 63);
-}
-
-/* The status of the first offending element (rare path, scalar). */
-static int range_first_bad(ptrdiff_t n, const double *x, const double *t)
-{
-    ptrdiff_t i;
-    for (i = 0; i < n; i++) {
-        if (!(x[i] >= 0.0 && x[i] <= 1.0)) return CBCE_INPUT_OUT_OF_RANGE;
-        if (!(t[i] >= 0.0 && t[i] <= 1.0)) return CBCE_TARGET_OUT_OF_RANGE;
-    }
-    return CBCE_OK;
-}
-
-/* t' = t*a + b: the smoothed targets of a chunk, formed only when label
- * smoothing is on (a = 1, b = 0 leave t as it is, and the math loops read
- * it directly). */
-static void smooth_loop(ptrdiff_t n, const double *restrict t, double a, double b,
-                        double *restrict out)
-{
-    ptrdiff_t i;
-    for (i = 0; i < n; i++) out[i] = t[i] * a + b;
-}
 
 static void mul_loop(ptrdiff_t n, const double *restrict g, double c, double *restrict out)
 {
@@ -237,6 +182,89 @@ static void lanes_neumaier(ptrdiff_t n, const double *restrict v, double *restri
 
 #define FN(name) CBCE__CAT(name, CBCE_TS)
 
+/* ---- The BCE range check, on the values as stored (float32: 16 lanes) -- */
+
+#if CBCE_IS_F64
+typedef uint64_t FN(bits);
+#define ONE_BITS UINT64_C(0x3ff0000000000000)
+#define SIGN_SHIFT 63
+#else
+typedef uint32_t FN(bits);
+#define ONE_BITS UINT32_C(0x3f800000)
+#define SIGN_SHIFT 31
+#endif
+
+CBCE_INLINE FN(bits) FN(bits_of)(CBCE_T v)
+{
+    FN(bits) b;
+    memcpy(&b, &v, sizeof b);
+    return b;
+}
+
+/* Nonzero sign bit when v is NaN or outside [0, 1]. Integer bit tests, so
+ * that it vectorizes at SSE2 as well (a comparison turned into an int does
+ * not): v + 0 turns -0 into +0 (valid, like every v in [0, 1]); then v is
+ * valid exactly when its bit pattern bv, as an unsigned integer, is at most
+ * that of 1. The sign bit of bv | (bits(1) - bv) is set otherwise: by bv
+ * for every negative v (-NaN and -inf included), by the wrapped difference
+ * for +NaN, +inf and everything else above 1 (0 < bv - bits(1) < half the
+ * range). */
+CBCE_INLINE FN(bits) FN(range_bits)(CBCE_T v)
+{
+    FN(bits) bv = FN(bits_of)(v + (CBCE_T)0);
+    return bv | (ONE_BITS - bv);
+}
+
+/* Zero exactly for t in {0, 1} (given t in [0, 1]): t*(1-t) + 0 is +0
+ * exactly then (a nonzero t*(1-t) never underflows to 0: t >= the smallest
+ * subnormal makes 1 - t round to 1, t < 1 makes 1 - t >= 2^-53 resp.
+ * 2^-24). */
+CBCE_INLINE FN(bits) FN(soft_bits)(CBCE_T t)
+{
+    t = t + (CBCE_T)0;
+    return FN(bits_of)(t * ((CBCE_T)1 - t) + (CBCE_T)0);
+}
+
+/* Nonzero when some x or t is NaN or outside [0, 1]: one OR per element,
+ * the sign bit tested once per chunk. *hard is set to 1 when, besides,
+ * every t is 0 or 1 (hard labels). */
+static int FN(range_bad_loop)(ptrdiff_t n, const CBCE_T *restrict x, const CBCE_T *restrict t,
+                              int *hard)
+{
+    ptrdiff_t i;
+    FN(bits) bad = 0, soft = 0;
+    for (i = 0; i < n; i++) {
+        bad |= FN(range_bits)(x[i]) | FN(range_bits)(t[i]);
+        soft |= FN(soft_bits)(t[i]);
+    }
+    *hard = soft == 0;
+    return (int)(bad >> SIGN_SHIFT);
+}
+
+#undef ONE_BITS
+#undef SIGN_SHIFT
+
+/* The status of the first offending element (rare path, scalar). */
+static int FN(range_first_bad)(ptrdiff_t n, const CBCE_T *x, const CBCE_T *t)
+{
+    ptrdiff_t i;
+    for (i = 0; i < n; i++) {
+        if (!(x[i] >= 0 && x[i] <= 1)) return CBCE_INPUT_OUT_OF_RANGE;
+        if (!(t[i] >= 0 && t[i] <= 1)) return CBCE_TARGET_OUT_OF_RANGE;
+    }
+    return CBCE_OK;
+}
+
+/* t' = t*a + b in double: the smoothed targets of a chunk, formed only when
+ * label smoothing is on (a = 1, b = 0 leave t as it is, and the math loops
+ * read it as stored). */
+static void FN(smooth_loop)(ptrdiff_t n, const CBCE_T *restrict t, double a, double b,
+                            double *restrict out)
+{
+    ptrdiff_t i;
+    for (i = 0; i < n; i++) out[i] = (double)t[i] * a + b;
+}
+
 /* ---- Math loops over contiguous double buffers (one set per dtype) ------ */
 /* EW(f) is the element function f of this dtype: cbce_ew_f (elementwise.h,
  * double-double, ~0.5 ulp of double) for float64, cbce_ew32_f
@@ -259,57 +287,76 @@ static void lanes_neumaier(ptrdiff_t n, const double *restrict v, double *restri
 /* One math loop per combination of element functions, all with the same
  * parameters (the driver picks one per chunk: pick_loop), written once by
  * MATH_LOOP: LOSS and GRAD are the expressions stored in out[i] and gout[i]
- * (either may be left out), in terms of x[i], tt = t'[i] and the factors.
+ * (either may be left out), in terms of xi = x[i], tt = t'[i] and the
+ * factors. x and t are read as stored (float32 widened here, exactly; no
+ * gather buffer in between); with label smoothing, float32 kernels pass
+ * the double t' in ts (float64 kernels pass their t' buffer as t, and ts
+ * NULL), so a float32 loop body is compiled for both sources of tt.
  * Buffers a loop does not use are passed anyway and not read. */
+#define MATH_FOR(tt_of_i, body)                                                            \
+    for (i = 0; i < n; i++) {                                                              \
+        double xi = (double)x[i], tt = tt_of_i;                                            \
+        (void)tt;                                                                          \
+        body                                                                               \
+    }
+#if CBCE_IS_F64
+#define MATH_FOR_T(body) MATH_FOR((double)t[i], body)
+#else
+#define MATH_FOR_T(body)                                                                   \
+    if (ts) {                                                                              \
+        MATH_FOR(ts[i], body)                                                              \
+    } else {                                                                               \
+        MATH_FOR((double)t[i], body)                                                       \
+    }
+#endif
 #define MATH_LOOP(name, body)                                                              \
-    static void FN(name)(ptrdiff_t n, const double *restrict x, const double *restrict t,  \
-                         const double *restrict w, const double *restrict pw,              \
-                         const double *restrict g, double *restrict out,                   \
-                         double *restrict gout)                                            \
+    static void FN(name)(ptrdiff_t n, const CBCE_T *restrict x, const CBCE_T *restrict t,  \
+                         const double *restrict ts, const double *restrict w,              \
+                         const double *restrict pw, const double *restrict g,              \
+                         double *restrict out, double *restrict gout)                      \
     {                                                                                      \
         ptrdiff_t i;                                                                       \
-        (void)w, (void)pw, (void)g, (void)out, (void)gout;                                 \
-        for (i = 0; i < n; i++) {                                                          \
-            double tt = t[i];                                                              \
-            (void)tt;                                                                      \
-            body                                                                           \
-        }                                                                                  \
+        (void)ts, (void)w, (void)pw, (void)g, (void)out, (void)gout;                       \
+        MATH_FOR_T(body)                                                                   \
     }
 #define LOSS(e) out[i] = (e);
 #define GRAD(e) gout[i] = (e);
 
-MATH_LOOP(bce_loss_loop, LOSS(EW(bce_loss_w)(x[i], tt, w[i])))
+MATH_LOOP(bce_loss_loop, LOSS(EW(bce_loss_w)(xi, tt, w[i])))
 /* chunks of hard labels without smoothing (a = 1, b = 0): one log per
  * element, the same values (EW(bce_loss_hard_w)) */
-MATH_LOOP(bce_loss_hard_loop, LOSS(EW(bce_loss_hard_w)(x[i], tt, w[i])))
-MATH_LOOP(bce_dx_loop, GRAD(EW(bce_dx_wg)(x[i], tt, w[i], g[i])))
-MATH_LOOP(bce_dt_loop, GRAD((EW(bce_dt)(x[i]) * w[i]) * g[i]))
+MATH_LOOP(bce_loss_hard_loop, LOSS(EW(bce_loss_hard_w)(xi, tt, w[i])))
+MATH_LOOP(bce_dx_loop, GRAD(EW(bce_dx_wg)(xi, tt, w[i], g[i])))
+MATH_LOOP(bce_dt_loop, GRAD((EW(bce_dt)(xi) * w[i]) * g[i]))
 MATH_LOOP(bce_loss_hard_dx_loop,
-          LOSS(EW(bce_loss_hard_w)(x[i], tt, w[i])) GRAD(EW(bce_dx_wg)(x[i], tt, w[i], g[i])))
+          LOSS(EW(bce_loss_hard_w)(xi, tt, w[i])) GRAD(EW(bce_dx_wg)(xi, tt, w[i], g[i])))
 MATH_LOOP(bce_loss_dx_loop,
-          LOSS(EW(bce_loss_w)(x[i], tt, w[i])) GRAD(EW(bce_dx_wg)(x[i], tt, w[i], g[i])))
+          LOSS(EW(bce_loss_w)(xi, tt, w[i])) GRAD(EW(bce_dx_wg)(xi, tt, w[i], g[i])))
 MATH_LOOP(bce_loss_dt_loop,
-          LOSS(EW(bce_loss_w)(x[i], tt, w[i])) GRAD((EW(bce_dt)(x[i]) * w[i]) * g[i]))
-MATH_LOOP(logits_loss_loop, LOSS(EW(logits_loss_w)(x[i], tt, pw[i], w[i])))
+          LOSS(EW(bce_loss_w)(xi, tt, w[i])) GRAD((EW(bce_dt)(xi) * w[i]) * g[i]))
+MATH_LOOP(logits_loss_loop, LOSS(EW(logits_loss_w)(xi, tt, pw[i], w[i])))
 /* chunks whose weights and pos_weights are all 1 (the default): the same
  * values without the factors' work */
-MATH_LOOP(logits_loss_unit_loop, LOSS(EW(logits_loss_unit)(x[i], tt)))
-MATH_LOOP(logits_dx_loop, GRAD(EW(logits_dx_wg)(x[i], tt, pw[i], w[i], g[i])))
-MATH_LOOP(logits_dt_loop, GRAD(EW(logits_dt_wg)(x[i], pw[i], w[i], g[i])))
+MATH_LOOP(logits_loss_unit_loop, LOSS(EW(logits_loss_unit)(xi, tt)))
+MATH_LOOP(logits_dx_loop, GRAD(EW(logits_dx_wg)(xi, tt, pw[i], w[i], g[i])))
+MATH_LOOP(logits_dt_loop, GRAD(EW(logits_dt_wg)(xi, pw[i], w[i], g[i])))
 MATH_LOOP(logits_loss_unit_dx_loop,
-          LOSS(EW(logits_loss_unit)(x[i], tt)) GRAD(EW(logits_dx_wg)(x[i], tt, pw[i], w[i], g[i])))
-MATH_LOOP(logits_loss_dx_loop, LOSS(EW(logits_loss_w)(x[i], tt, pw[i], w[i]))
-                                   GRAD(EW(logits_dx_wg)(x[i], tt, pw[i], w[i], g[i])))
-MATH_LOOP(logits_loss_dt_loop, LOSS(EW(logits_loss_w)(x[i], tt, pw[i], w[i]))
-                                   GRAD(EW(logits_dt_wg)(x[i], pw[i], w[i], g[i])))
+          LOSS(EW(logits_loss_unit)(xi, tt)) GRAD(EW(logits_dx_wg)(xi, tt, pw[i], w[i], g[i])))
+MATH_LOOP(logits_loss_dx_loop, LOSS(EW(logits_loss_w)(xi, tt, pw[i], w[i]))
+                                   GRAD(EW(logits_dx_wg)(xi, tt, pw[i], w[i], g[i])))
+MATH_LOOP(logits_loss_dt_loop, LOSS(EW(logits_loss_w)(xi, tt, pw[i], w[i]))
+                                   GRAD(EW(logits_dt_wg)(xi, pw[i], w[i], g[i])))
 
 #undef MATH_LOOP
+#undef MATH_FOR_T
+#undef MATH_FOR
 #undef LOSS
 #undef GRAD
 
-typedef void (*FN(math_loop))(ptrdiff_t n, const double *restrict x, const double *restrict t,
-                              const double *restrict w, const double *restrict pw,
-                              const double *restrict g, double *restrict out, double *restrict gout);
+typedef void (*FN(math_loop))(ptrdiff_t n, const CBCE_T *restrict x, const CBCE_T *restrict t,
+                              const double *restrict ts, const double *restrict w,
+                              const double *restrict pw, const double *restrict g,
+                              double *restrict out, double *restrict gout);
 
 /* The loop for a chunk: what is computed, for which loss and operand, and
  * whether the chunk has only hard labels (BCE) or only unit factors (logits). */
@@ -344,42 +391,18 @@ static void FN(gather)(double *restrict dst, const CBCE_T *restrict src, ptrdiff
     }
 }
 
-/* gather() of a BCE input (soft == NULL) or target, ORing the range bits
- * of range_bad_loop into *bad (and the soft-label bits into *soft) in the
- * same pass: the float32 kernels check while widening instead of reading
- * the chunk a second time. */
-static void FN(gather_check)(double *restrict dst, const CBCE_T *restrict src, ptrdiff_t stride,
-                             ptrdiff_t n, uint64_t *bad, uint64_t *soft)
+#if CBCE_IS_F64
+#define gather_xt_f64 gather_f64
+#else
+/* Strided read of one run of input or target, as stored (the math loops
+ * widen them; the range check reads float32 in 16 lanes). */
+static void gather_xt_f32(float *restrict dst, const float *restrict src, ptrdiff_t stride,
+                          ptrdiff_t n)
 {
     ptrdiff_t i;
-    uint64_t b = 0, sb = 0;
-    if (stride == 1) {
-        if (soft) {
-            for (i = 0; i < n; i++) {
-                double v = (double)src[i];
-                dst[i] = v;
-                b |= range_bits(v);
-                sb |= soft_bits(v);
-            }
-        } else {
-            for (i = 0; i < n; i++) {
-                double v = (double)src[i];
-                dst[i] = v;
-                b |= range_bits(v);
-            }
-        }
-        CBCE__PREFETCH_AFTER(src + n, n * (ptrdiff_t)sizeof(CBCE_T));
-    } else {
-        for (i = 0; i < n; i++) {
-            double v = (double)src[i * stride];
-            dst[i] = v;
-            b |= range_bits(v);
-            sb |= soft_bits(v);
-        }
-    }
-    *bad |= b;
-    if (soft) *soft |= sb;
+    for (i = 0; i < n; i++) dst[i] = src[i * stride];
 }
+#endif
 
 /* Strided write of one run, rounded to the kernel dtype. */
 static void FN(scatter)(CBCE_T *restrict dst, const double *restrict src, ptrdiff_t stride,
@@ -393,15 +416,15 @@ static void FN(scatter)(CBCE_T *restrict dst, const double *restrict src, ptrdif
     }
 }
 
-/* Reads the next n logical elements of the operands listed in ops[] into
- * their buffers, advancing `cur`. With `check`, input and target are
- * range-checked while gathered (gather_check; the caller zeroes *bad and
- * *soft). A float64 operand whose chunk is one
- * contiguous run is used in place (ptr[k] points into the caller's array). */
+/* Reads the next n logical elements of the operands listed in ops[],
+ * advancing `cur`: input and target into xt[k] as stored, the factors into
+ * ptr[k] widened to double. An input or target whose chunk is one
+ * contiguous run is used in place (xt[k] points into the caller's array),
+ * and so is a float64 factor (ptr[k]). */
 static void FN(gather_chunk)(const cbce__layout *lay, cbce__cursor *cur, const cbce__call *call,
                              const int *ops, int nops, double (*buf)[CBCE__CHUNK],
-                             const double **ptr, ptrdiff_t n, int check, uint64_t *bad,
-                             uint64_t *soft)
+                             const double **ptr, CBCE_T (*xt_buf)[CBCE__CHUNK],
+                             const CBCE_T **xt, ptrdiff_t n)
 {
     int in = lay->ndim - 1, j;
     ptrdiff_t pos = 0;
@@ -412,19 +435,20 @@ static void FN(gather_chunk)(const cbce__layout *lay, cbce__cursor *cur, const c
             int k = ops[j];
             const CBCE_T *src = (const CBCE_T *)call->data[k] + cur->off[k];
             ptrdiff_t stride = lay->strides[k][in];
+            int in_place = run == n && stride == 1;
+            if (in_place) CBCE__PREFETCH_AFTER(src + n, n * (ptrdiff_t)sizeof(CBCE_T));
+            if (k <= CBCE__OP_TARGET) {
+                if (!in_place) FN(gather_xt)(xt_buf[k] + pos, src, stride, run);
+                xt[k] = in_place ? src : xt_buf[k];
+                continue;
+            }
 #if CBCE_IS_F64
-            if (run == n && stride == 1) {
+            if (in_place) {
                 ptr[k] = src;
-                CBCE__PREFETCH_AFTER(src + n, n * (ptrdiff_t)sizeof(CBCE_T));
                 continue;
             }
 #endif
-            if (check && k == CBCE__OP_INPUT)
-                FN(gather_check)(buf[k] + pos, src, stride, run, bad, NULL);
-            else if (check && k == CBCE__OP_TARGET)
-                FN(gather_check)(buf[k] + pos, src, stride, run, bad, soft);
-            else
-                FN(gather)(buf[k] + pos, src, stride, run);
+            FN(gather)(buf[k] + pos, src, stride, run);
             ptr[k] = buf[k];
         }
         cbce__cursor_advance(cur, lay, run);
@@ -460,6 +484,9 @@ static int FN(run)(const cbce__layout *lay, const cbce__call *call, cbce__task *
     /* + 2: the weight and gradient factors that go in (float64); + 1: t' */
     double buf[CBCE__NOPS + 3][CBCE__CHUNK];
     const double *ptr[CBCE__NOPS] = {0};
+    /* input and target as stored, when not read in place */
+    CBCE_T xt_buf[2][CBCE__CHUNK];
+    const CBCE_T *xt[2];
     double lane_s[8], lane_c[8];
     cbce__cursor rd, wr_out, wr_grad;
     int ops[CBCE__NOPS], nops = 0, l, hard = 0, unit;
@@ -512,17 +539,9 @@ static int FN(run)(const cbce__layout *lay, const cbce__call *call, cbce__task *
         }
         n = task->end - start;
         if (n > CBCE__CHUNK) n = CBCE__CHUNK;
-        if (is_bce && !CBCE_IS_F64) {
-            /* float32 operands are always gathered: check on the way */
-            uint64_t bad = 0, soft = 0;
-            FN(gather_chunk)(lay, &rd, call, ops, nops, buf, ptr, n, 1, &bad, &soft);
-            if (bad >> 63) return range_first_bad(n, ptr[CBCE__OP_INPUT], ptr[CBCE__OP_TARGET]);
-            hard = soft == 0;
-        } else {
-            FN(gather_chunk)(lay, &rd, call, ops, nops, buf, ptr, n, 0, NULL, NULL);
-            if (is_bce && range_bad_loop(n, ptr[CBCE__OP_INPUT], ptr[CBCE__OP_TARGET], &hard))
-                return range_first_bad(n, ptr[CBCE__OP_INPUT], ptr[CBCE__OP_TARGET]);
-        }
+        FN(gather_chunk)(lay, &rd, call, ops, nops, buf, ptr, xt_buf, xt, n);
+        if (is_bce && FN(range_bad_loop)(n, xt[CBCE__OP_INPUT], xt[CBCE__OP_TARGET], &hard))
+            return FN(range_first_bad)(n, xt[CBCE__OP_INPUT], xt[CBCE__OP_TARGET]);
         hard = hard && is_bce && a == 1.0 && b == 0.0;
         if (!do_loss && !do_grad) continue;
         /* every weight and pos_weight of the chunk 1 (or absent) */
@@ -537,7 +556,8 @@ static int FN(run)(const cbce__layout *lay, const cbce__call *call, cbce__task *
         }
         /* All math before any scatter: in-place outputs may alias inputs. */
         {
-            const double *x = ptr[CBCE__OP_INPUT], *t = ptr[CBCE__OP_TARGET];
+            const CBCE_T *x = xt[CBCE__OP_INPUT], *t = xt[CBCE__OP_TARGET];
+            const double *ts = NULL;
             const double *w = ptr[CBCE__OP_WEIGHT], *pw = ptr[CBCE__OP_POS_WEIGHT];
             const double *g = ptr[CBCE__OP_GRAD_OUTPUT];
             double *l_out = buf[CBCE__OP_OUT], *g_out = buf[CBCE__OP_GRAD];
@@ -557,11 +577,15 @@ static int FN(run)(const cbce__layout *lay, const cbce__call *call, cbce__task *
             }
 #endif
             if (a != 1.0 || b != 0.0) {
-                smooth_loop(n, t, a, b, buf[CBCE__NOPS + 2]);
-                t = buf[CBCE__NOPS + 2];
+                FN(smooth_loop)(n, t, a, b, buf[CBCE__NOPS + 2]);
+#if CBCE_IS_F64
+                t = buf[CBCE__NOPS + 2]; /* t' in the dtype of t */
+#else
+                ts = buf[CBCE__NOPS + 2];
+#endif
             }
-            FN(pick_loop)(is_bce, do_loss, do_grad, wrt_target, hard, unit)(n, x, t, w, pw, g,
-                                                                         l_out, g_out);
+            FN(pick_loop)(is_bce, do_loss, do_grad, wrt_target, hard, unit)(n, x, t, ts, w, pw,
+                                                                         g, l_out, g_out);
 #if CBCE_IS_F64
             if (w_big && do_loss) factor_out_loop(n, w_all, l_out);
             if (w_big && do_grad) factor_out_loop(n, w_all, g_out);
