@@ -15,8 +15,9 @@
  *   single-threaded one. A task stops early once an EARLIER task has failed
  *   (its own findings can no longer matter); earlier tasks keep going.
  * - Small inputs stay on the calling thread: a thread is only worth starting
- *   for at least cbce__min_per_thread elements (starting and joining one costs
- *   tens of microseconds).
+ *   for enough work (starting and joining one costs tens of microseconds):
+ *   cbce__min_per_thread elements of the cheapest kernel, fewer of slower
+ *   ones.
  * - Threads are started per call (as a tree, see run_task) rather than kept
  *   in a pool: a start-up costs about as much as 2^15 elements of the
  *   fastest kernel, so it is a fraction of the work above the threshold and
@@ -31,14 +32,34 @@
 #include "internal.h"
 #include "threads.h"
 
-/* Starting and joining a thread costs s ~ 20-35 us (measured: x86-64 Linux,
- * glibc, 2 cores). With c per element and m elements per thread, one thread
- * takes 2*m*c and two take m*c + s. For the fastest kernel we aim at
- * (memory-bound mean, c ~ 0.5 ns) m = 2^16 gives 66 us against 53 us: the
- * smallest split still gains, and slower kernels gain more (a forced 2-way
- * split of the float32 BCE mean at c ~ 11 ns measured 0.78x at 2^13
- * elements, 1.26x at 2^15, 1.55x at 2^16). */
+/* Starting and joining a thread costs s ~ 20-60 us here (x86-64 Linux,
+ * glibc, a 2-core VM: 21 us at best, 60 us on average; waking a sleeping
+ * thread through a condition variable costs as much, which is why there is
+ * no thread pool). With c per element and m elements per thread, one thread
+ * takes 2*m*c and two take m*c + s, so a thread needs m*c well above s:
+ * cbce__min_per_thread = 2^16 elements of the cheapest kernel (the float32
+ * BCE loss, ~1.3 ns: ~85 us), and proportionally fewer elements of slower
+ * kernels (kernel_cost_ns()), the same work per thread. Measured (2
+ * threads vs 1): float64 BCE-with-logits value_and_grad at 3e4 elements
+ * 371 -> 272 us, at 1e5 1284 -> 697 us; a split at a third of that work
+ * (float64 BCE value_and_grad at 1e4) was 57 -> 155 us. */
 ptrdiff_t cbce__min_per_thread = (ptrdiff_t)1 << 16;
+#define MIN_PER_THREAD_COST_NS 1.3
+
+/* Rough single-thread ns per element of each kernel at the AVX-512 level
+ * (c/bench/bench_kernels, n = 10^6, contiguous; other levels are slower,
+ * which only makes a split pay off sooner). A gradient costs about what the
+ * fused loss and gradient costs; the range check alone is counted as the
+ * cheapest kernel (so the threshold is never above cbce__min_per_thread,
+ * which the thread tests lower to one block). */
+static double kernel_cost_ns(const cbce__call *call, int f64)
+{
+    int grad = (call->what & CBCE__DO_GRAD) != 0;
+    if (!(call->what & (CBCE__DO_LOSS | CBCE__DO_GRAD))) return MIN_PER_THREAD_COST_NS;
+    if (call->kind == CBCE__KIND_BCE) return f64 ? (grad ? 6.6 : 2.8) : (grad ? 1.7 : 1.3);
+    return f64 ? (grad ? 12.0 : 6.1) : (grad ? 2.7 : 2.0);
+}
+
 /* Upper bound on threads of one call. */
 #define MAX_THREADS 256
 /* The calling thread consults the interrupt hook this often (elements of its
@@ -107,12 +128,15 @@ static void run_task(void *arg)
 }
 
 /* How many threads this call uses: the request, capped so that each thread
- * gets at least cbce__min_per_thread elements and one block. */
-static int thread_count(const cbce__layout *lay, int requested)
+ * gets at least one block and the elements worth a thread for this kernel
+ * (cbce__min_per_thread scaled from the cheapest kernel to this one). */
+static int thread_count(const cbce__layout *lay, const cbce__call *call, int f64)
 {
     ptrdiff_t nblocks = (lay->size + CBCE_SUM_BLOCK - 1) / CBCE_SUM_BLOCK;
-    ptrdiff_t cap = lay->size / cbce__min_per_thread;
-    ptrdiff_t nt = requested;
+    double min_elems = (double)cbce__min_per_thread * (MIN_PER_THREAD_COST_NS /
+                                                       kernel_cost_ns(call, f64));
+    ptrdiff_t cap = (ptrdiff_t)((double)lay->size / (min_elems > 1.0 ? min_elems : 1.0));
+    ptrdiff_t nt = call->num_threads;
     if (nt > MAX_THREADS) nt = MAX_THREADS;
     if (nt > cap) nt = cap;
     if (nt > nblocks) nt = nblocks;
@@ -142,7 +166,7 @@ int cbce__run_parallel(const cbce__layout *lay, const cbce__call *call, cbce__ke
     cbce__task one, *tasks = &one;
     cbce__thread *threads = NULL; /* unused when nt == 1 */
     void *mem = NULL;
-    int nt = thread_count(lay, call->num_threads), k, status = CBCE_OK;
+    int nt = thread_count(lay, call, f64), k, status = CBCE_OK;
 
     job.lay = lay;
     job.call = call;

@@ -22,6 +22,16 @@ Why the harness looks like this:
   and writes one array, `np.add(x, t, out=buf)` into a preallocated buffer.
   Both also run split over all cores (`·nT`), since one core may not saturate
   the memory bus.
+- PyTorch's OpenMP workers busy-wait after each parallel call, for 5-10 ms
+  here (libgomp's default spin count). Interleaved, that spinning thread took
+  one of the two cores from whichever contender ran next: cbce with 2
+  threads measured 2.5 ms instead of 1.33 ms right after a torch·2T call
+  (float32 logits, n = 1e6). OMP_WAIT_POLICY=PASSIVE would end the spinning
+  but makes torch's own small multi-threaded calls 10x slower (threads woken
+  from sleep on every call), so instead a multi-threaded torch sample is
+  followed, untimed, by SETTLE_SECONDS of busy waiting on this thread (busy,
+  not sleep: an idle core clocks down and slows whatever runs next), after
+  which the workers have gone to sleep on their own.
 """
 
 from __future__ import annotations
@@ -78,6 +88,18 @@ class Contender:
     call: Callable[[], object]
     threads: int
     before: Callable[[], None] | None = None  # sets global state, untimed
+    after: Callable[[], None] | None = None  # untimed, after each sample
+
+
+# Longer than libgomp's spin-wait measured here (5-10 ms; see the docstring).
+SETTLE_SECONDS = 0.02
+
+
+def settle() -> None:
+    """Busy-wait SETTLE_SECONDS (after a multi-threaded torch sample)."""
+    end = time.perf_counter() + SETTLE_SECONDS
+    while time.perf_counter() < end:
+        pass
 
 
 def cases(
@@ -311,7 +333,13 @@ def contenders(
         out.append(Contender("torch·1T", run_torch, 1, lambda: torch.set_num_threads(1)))
         if cores > 1:
             out.append(
-                Contender(f"torch·{cores}T", run_torch, cores, lambda: torch.set_num_threads(cores))
+                Contender(
+                    f"torch·{cores}T",
+                    run_torch,
+                    cores,
+                    lambda: torch.set_num_threads(cores),
+                    settle,
+                )
             )
     for name, call in floor_calls(x, t, pool, cores).items():
         out.append(Contender(name, call, cores if "·" in name else 1))
@@ -328,11 +356,12 @@ def calibrate(c: Contender, sample_seconds: float) -> int:
     t0 = time.perf_counter()
     c.call()
     one = time.perf_counter() - t0
-    if one > sample_seconds:  # k = 1 whatever the warm-up cost: skip a second slow call
-        return 1
-    t0 = time.perf_counter()
-    c.call()
-    one = time.perf_counter() - t0
+    if one <= sample_seconds:  # else k = 1 whatever the warm-up cost: skip a second slow call
+        t0 = time.perf_counter()
+        c.call()
+        one = time.perf_counter() - t0
+    if c.after is not None:
+        c.after()
     return max(1, min(100_000, math.ceil(sample_seconds / max(one, 1e-9))))
 
 
@@ -352,6 +381,8 @@ def time_interleaved(cs: Sequence[Contender], settings: Settings) -> dict[str, f
             for _ in range(k):
                 call()
             s.append((time.perf_counter() - t0) / k)
+            if c.after is not None:
+                c.after()
     return {c.name: statistics.median(s) for c, s in zip(cs, samples)}
 
 
