@@ -468,3 +468,34 @@ def test_logits_weights_of_one_give_the_unweighted_bits(dtype, reduction):
     mixed = BCEL(x, t, weight=mixed_w, pos_weight=mixed_pw, reduction="none")
     assert_bitwise_equal(mixed[keep], base[keep])
     assert not np.array_equal(mixed[~keep], base[~keep])
+
+
+@pytest.mark.parametrize("reduction", ["none", "sum"])
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+def test_bce_weights_of_one_give_the_unweighted_bits(dtype, reduction):
+    # Chunks of hard labels whose weights are all 1 take the shortest loops
+    # (kernels.inc.h, bce_loss_hard_unit_loop and its value_and_grad twin); chunks with
+    # other weights or soft labels take the general ones. Every element's bits must be
+    # the same either way: weight arrays of ones must reproduce the unweighted bits, and
+    # a few other weights must change only their own elements.
+    rng = np.random.default_rng(12)
+    n = 5000
+    x = random_probabilities(rng, n, dtype)
+    t = rng.integers(0, 2, n).astype(dtype)
+    t[4500:] = random_targets(rng, n - 4500, dtype)  # the last chunks: soft labels
+    ones = np.ones(n, dtype)
+    mixed_w = ones.copy()
+    mixed_w[[7, 2600]] = 0.5
+    base = BCE(x, t, reduction="none")
+    base_vg = cbce.binary_cross_entropy_value_and_grad(x, t, reduction="none")
+    assert_bitwise_equal(BCE(x, t, ones, reduction=reduction), BCE(x, t, reduction=reduction))
+    vg = cbce.binary_cross_entropy_value_and_grad(x, t, ones, reduction="none")
+    assert_bitwise_equal(vg[0], base_vg[0])
+    assert_bitwise_equal(vg[1], base_vg[1])
+    keep = np.ones(n, bool)
+    keep[[7, 2600]] = False
+    mixed = BCE(x, t, mixed_w, reduction="none")
+    mixed_vg = cbce.binary_cross_entropy_value_and_grad(x, t, mixed_w, reduction="none")
+    assert_bitwise_equal(mixed[keep], base[keep])
+    assert_bitwise_equal(mixed_vg[1][keep], base_vg[1][keep])
+    assert not np.array_equal(mixed[~keep], base[~keep])

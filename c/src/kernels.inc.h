@@ -326,10 +326,14 @@ MATH_LOOP(bce_loss_loop, LOSS(EW(bce_loss_w)(xi, tt, w[i])))
 /* chunks of hard labels without smoothing (a = 1, b = 0): one log per
  * element, the same values (EW(bce_loss_hard_w)) */
 MATH_LOOP(bce_loss_hard_loop, LOSS(EW(bce_loss_hard_w)(xi, tt, w[i])))
+/* ... whose weights are all 1 (or absent): the same values, w = 1 folded */
+MATH_LOOP(bce_loss_hard_unit_loop, LOSS(EW(bce_loss_hard_w)(xi, tt, 1.0)))
 MATH_LOOP(bce_dx_loop, GRAD(EW(bce_dx_wg)(xi, tt, w[i], g[i])))
 MATH_LOOP(bce_dt_loop, GRAD((EW(bce_dt)(xi) * w[i]) * g[i]))
 MATH_LOOP(bce_loss_hard_dx_loop,
           LOSS(EW(bce_loss_hard_w)(xi, tt, w[i])) GRAD(EW(bce_dx_wg)(xi, tt, w[i], g[i])))
+MATH_LOOP(bce_loss_hard_unit_dx_loop,
+          LOSS(EW(bce_loss_hard_w)(xi, tt, 1.0)) GRAD(EW(bce_dx_wg)(xi, tt, 1.0, g[i])))
 MATH_LOOP(bce_loss_dx_loop,
           LOSS(EW(bce_loss_w)(xi, tt, w[i])) GRAD(EW(bce_dx_wg)(xi, tt, w[i], g[i])))
 MATH_LOOP(bce_loss_dt_loop,
@@ -359,19 +363,23 @@ typedef void (*FN(math_loop))(ptrdiff_t n, const CBCE_T *restrict x, const CBCE_
                               double *restrict out, double *restrict gout);
 
 /* The loop for a chunk: what is computed, for which loss and operand, and
- * whether the chunk has only hard labels (BCE) or only unit factors (logits). */
+ * whether the chunk has only hard labels (BCE) and only unit factors (all
+ * weights and, for logits, pos_weights 1 or absent). */
 static FN(math_loop) FN(pick_loop)(int is_bce, int do_loss, int do_grad, int wrt_target,
                                    int hard, int unit)
 {
     if (do_loss && do_grad) {
         if (is_bce)
             return wrt_target ? FN(bce_loss_dt_loop)
-                              : hard ? FN(bce_loss_hard_dx_loop) : FN(bce_loss_dx_loop);
+                   : hard     ? (unit ? FN(bce_loss_hard_unit_dx_loop) : FN(bce_loss_hard_dx_loop))
+                              : FN(bce_loss_dx_loop);
         return wrt_target ? FN(logits_loss_dt_loop)
                           : unit ? FN(logits_loss_unit_dx_loop) : FN(logits_loss_dx_loop);
     }
     if (do_loss) {
-        if (is_bce) return hard ? FN(bce_loss_hard_loop) : FN(bce_loss_loop);
+        if (is_bce)
+            return hard ? (unit ? FN(bce_loss_hard_unit_loop) : FN(bce_loss_hard_loop))
+                        : FN(bce_loss_loop);
         return unit ? FN(logits_loss_unit_loop) : FN(logits_loss_loop);
     }
     if (is_bce) return wrt_target ? FN(bce_dt_loop) : FN(bce_dx_loop);
@@ -544,10 +552,10 @@ static int FN(run)(const cbce__layout *lay, const cbce__call *call, cbce__task *
             return FN(range_first_bad)(n, xt[CBCE__OP_INPUT], xt[CBCE__OP_TARGET]);
         hard = hard && is_bce && a == 1.0 && b == 0.0;
         if (!do_loss && !do_grad) continue;
-        /* every weight and pos_weight of the chunk 1 (or absent) */
-        unit = !is_bce &&
-               (!call->data[CBCE__OP_WEIGHT] || all_ones_loop(n, ptr[CBCE__OP_WEIGHT])) &&
-               (!call->data[CBCE__OP_POS_WEIGHT] || all_ones_loop(n, ptr[CBCE__OP_POS_WEIGHT]));
+        /* every weight (and, for logits, pos_weight) of the chunk 1 or absent */
+        unit = (!call->data[CBCE__OP_WEIGHT] || all_ones_loop(n, ptr[CBCE__OP_WEIGHT])) &&
+               (is_bce || !call->data[CBCE__OP_POS_WEIGHT] ||
+                all_ones_loop(n, ptr[CBCE__OP_POS_WEIGHT]));
         if (do_grad && call->reduction == CBCE_REDUCTION_NONE &&
             call->data[CBCE__OP_GRAD_OUTPUT]) {
             /* Per-element scale g*(1-s), formed in double. */
