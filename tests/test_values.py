@@ -463,10 +463,15 @@ def test_logits_weights_of_one_give_the_unweighted_bits(dtype, reduction):
         vg = cbce.binary_cross_entropy_with_logits_value_and_grad(x, t, reduction="none", **kw)
         assert_bitwise_equal(vg[0], base_vg[0])
         assert_bitwise_equal(vg[1], base_vg[1])
+        grad = cbce.binary_cross_entropy_with_logits_grad(x, t, reduction="none", **kw)
+        assert_bitwise_equal(grad, base_vg[1])
     keep = np.ones(n, bool)
     keep[[7, 2600, 300, 4999]] = False
     mixed = BCEL(x, t, weight=mixed_w, pos_weight=mixed_pw, reduction="none")
     assert_bitwise_equal(mixed[keep], base[keep])
+    mixed_vg = cbce.binary_cross_entropy_with_logits_value_and_grad(
+        x, t, weight=mixed_w, pos_weight=mixed_pw, reduction="none")
+    assert_bitwise_equal(mixed_vg[1][keep], base_vg[1][keep])
     assert not np.array_equal(mixed[~keep], base[~keep])
 
 
@@ -492,6 +497,7 @@ def test_bce_weights_of_one_give_the_unweighted_bits(dtype, reduction):
     vg = cbce.binary_cross_entropy_value_and_grad(x, t, ones, reduction="none")
     assert_bitwise_equal(vg[0], base_vg[0])
     assert_bitwise_equal(vg[1], base_vg[1])
+    assert_bitwise_equal(cbce.binary_cross_entropy_grad(x, t, ones, reduction="none"), base_vg[1])
     keep = np.ones(n, bool)
     keep[[7, 2600]] = False
     mixed = BCE(x, t, mixed_w, reduction="none")

@@ -158,7 +158,8 @@ CBCE_INLINE double cbce_ew_bce_loss_hard(double x, double t)
  * BEFORE the division, so a subnormal quotient (x = 0, t = 1e-323) scaled
  * by g > 1 is still rounded once. The quotient is Dekker's div2 with one
  * division (reciprocal, then the exact residual corrects the first
- * quotient). x == t gives 0. */
+ * quotient). x == t gives 0. x, t in [0, 1] only (the kernels check first;
+ * far outside, the TwoProducts overflow into NaN). */
 CBCE_INLINE double cbce_ew_bce_dx_wg(double x, double t, double w, double g)
 {
     const double eps = (double)1e-12f;
@@ -179,11 +180,7 @@ CBCE_INLINE double cbce_ew_bce_dx_wg(double x, double t, double w, double g)
     double q1 = n.hi * rec;
     cbce_dd p = cbce_two_prod(q1, d.hi);
     double res = (((n.hi - p.hi) - p.lo) + n.lo) - q1 * d.lo;
-    double q = (q1 + res * rec) * down;
-    /* x outside [0, 1] (rejected by the caller) may overflow the split; keep
-     * the result finite-or-IEEE rather than NaN from inf - inf */
-    double plain = (x - t) / d.hi;
-    return cbce_blend(cbce_m_abs_lt(plain, 0x1p1000), q, (plain * w) * g);
+    return (q1 + res * rec) * down;
 }
 
 CBCE_INLINE double cbce_ew_bce_dx(double x, double t)
@@ -301,8 +298,14 @@ CBCE_INLINE double cbce_ew_logits_loss(double x, double t, double pw)
 }
 
 /* Logits d/dx times w, then g: (lw*sigmoid(x) - pw*t)*w*g, without
- * saturation (form above); w and g multiply both terms as pairs, the
- * sigmoid term before its power-of-two scale.
+ * saturation (form above); g (and w) multiply both terms as pairs, the
+ * sigmoid term before its power-of-two scale. Two evaluations, as in the
+ * loss:
+ * - pw == 1 and w == 1 (the unit case; the kernels' unit loops pass the
+ *   constants, which make the other evaluation dead code): lw = 1, so
+ *   (1-t) - s (x > 0; 1 - t an exact TwoSum pair) or s - t (x <= 0), times
+ *   g, from the sigmoid pair s alone.
+ * - otherwise: lw = 1 + (pw-1)*t and pw*t as exact pairs, times w and g.
  * Limits: 1 - t at +inf, -pw*t at -inf. Error ~0.5 ulp of the larger term. */
 CBCE_INLINE double cbce_ew_logits_dx_wg(double x, double t, double pw, double w, double g)
 {
@@ -312,12 +315,21 @@ CBCE_INLINE double cbce_ew_logits_dx_wg(double x, double t, double pw, double w,
     double as = cbce_blend(a_ok, a, 1.0), ts = cbce_blend(ok, t, 0.5), ps = cbce_blend(ok, pw, 1.0);
     double sc;
     cbce_dd s = cbce_sigmoid_neg_dd_scaled(as, &sc);
+    cbce_dd omt = cbce_two_sum(1.0, -ts);
+    /* unit case */
+    cbce_dd sg = cbce_dd_mul_f(cbce_dd_mul_f(s, g), sc), tp, cu;
+    tp.hi = -ts;
+    tp.lo = 0.0;
+    cu = cbce_dd_sel(pos, omt, tp);
+    cbce_dd ru = cbce_dd_add(cbce_dd_mul_f(cu, g), cbce_dd_sel(pos, cbce_dd_neg(sg), sg));
+    /* scaled case */
     cbce_dd lws = cbce_dd_mul(cbce_ew_lw(ts, ps), s);
-    cbce_dd c = cbce_dd_sel(pos, cbce_two_sum(1.0, -ts), cbce_dd_neg(cbce_two_prod(ps, ts)));
+    cbce_dd c = cbce_dd_sel(pos, omt, cbce_dd_neg(cbce_two_prod(ps, ts)));
     cbce_dd lwsg = cbce_dd_mul_f(cbce_ew_mul_wg(lws, w, g), sc);
     cbce_dd r = cbce_dd_add(cbce_ew_mul_wg(c, w, g),
                             cbce_dd_sel(pos, cbce_dd_neg(lwsg), lwsg));
-    double dd = r.hi + r.lo;
+    double dd = cbce_blend(cbce_m_zero(ps - 1.0) & cbce_m_zero(w - 1.0), ru.hi + ru.lo,
+                           r.hi + r.lo);
     /* plain path: sigmoid(-a) from the pair when a is in range, else 0
      * (a > 2^480: the limit at infinity) */
     double sp = cbce_blend(a_ok, (s.hi + s.lo) * sc, 0.0);

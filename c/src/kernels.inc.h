@@ -329,6 +329,7 @@ MATH_LOOP(bce_loss_hard_loop, LOSS(EW(bce_loss_hard_w)(xi, tt, w[i])))
 /* ... whose weights are all 1 (or absent): the same values, w = 1 folded */
 MATH_LOOP(bce_loss_hard_unit_loop, LOSS(EW(bce_loss_hard_w)(xi, tt, 1.0)))
 MATH_LOOP(bce_dx_loop, GRAD(EW(bce_dx_wg)(xi, tt, w[i], g[i])))
+MATH_LOOP(bce_dx_unit_loop, GRAD(EW(bce_dx_wg)(xi, tt, 1.0, g[i])))
 MATH_LOOP(bce_dt_loop, GRAD((EW(bce_dt)(xi) * w[i]) * g[i]))
 MATH_LOOP(bce_loss_hard_dx_loop,
           LOSS(EW(bce_loss_hard_w)(xi, tt, w[i])) GRAD(EW(bce_dx_wg)(xi, tt, w[i], g[i])))
@@ -343,9 +344,10 @@ MATH_LOOP(logits_loss_loop, LOSS(EW(logits_loss_w)(xi, tt, pw[i], w[i])))
  * values without the factors' work */
 MATH_LOOP(logits_loss_unit_loop, LOSS(EW(logits_loss_unit)(xi, tt)))
 MATH_LOOP(logits_dx_loop, GRAD(EW(logits_dx_wg)(xi, tt, pw[i], w[i], g[i])))
+MATH_LOOP(logits_dx_unit_loop, GRAD(EW(logits_dx_wg)(xi, tt, 1.0, 1.0, g[i])))
 MATH_LOOP(logits_dt_loop, GRAD(EW(logits_dt_wg)(xi, pw[i], w[i], g[i])))
 MATH_LOOP(logits_loss_unit_dx_loop,
-          LOSS(EW(logits_loss_unit)(xi, tt)) GRAD(EW(logits_dx_wg)(xi, tt, pw[i], w[i], g[i])))
+          LOSS(EW(logits_loss_unit)(xi, tt)) GRAD(EW(logits_dx_wg)(xi, tt, 1.0, 1.0, g[i])))
 MATH_LOOP(logits_loss_dx_loop, LOSS(EW(logits_loss_w)(xi, tt, pw[i], w[i]))
                                    GRAD(EW(logits_dx_wg)(xi, tt, pw[i], w[i], g[i])))
 MATH_LOOP(logits_loss_dt_loop, LOSS(EW(logits_loss_w)(xi, tt, pw[i], w[i]))
@@ -382,8 +384,8 @@ static FN(math_loop) FN(pick_loop)(int is_bce, int do_loss, int do_grad, int wrt
                         : FN(bce_loss_loop);
         return unit ? FN(logits_loss_unit_loop) : FN(logits_loss_loop);
     }
-    if (is_bce) return wrt_target ? FN(bce_dt_loop) : FN(bce_dx_loop);
-    return wrt_target ? FN(logits_dt_loop) : FN(logits_dx_loop);
+    if (is_bce) return wrt_target ? FN(bce_dt_loop) : unit ? FN(bce_dx_unit_loop) : FN(bce_dx_loop);
+    return wrt_target ? FN(logits_dt_loop) : unit ? FN(logits_dx_unit_loop) : FN(logits_dx_loop);
 }
 
 /* Strided read of one run, widened to double. */
