@@ -267,3 +267,41 @@ def test_large_1d_sum_is_layout_and_split_invariant():
                              cbce.binary_cross_entropy(x, t, reduction=red), red)
         assert_bitwise_equal(cbce.binary_cross_entropy(x[::-1].copy()[::-1], t, reduction=red),
                              cbce.binary_cross_entropy(x, t, reduction=red), red)
+
+
+@pytest.mark.parametrize("shape", [(), (0,), (1,), (7,), (3, 1000), (5000,)])
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+@pytest.mark.parametrize("loss", ["bce", "logits"])
+def test_the_fast_path_is_the_general_path(loss, dtype, reduction, shape):
+    # A "mean"/"sum" loss of two contiguous arrays of one kernel dtype with nothing else
+    # given skips the general argument handling (_functional._scalar_loss_fast); an
+    # integer label_smoothing=0 takes the general path for the same call. Same bits,
+    # same type, same errors.
+    x, t = _values(loss, shape, dtype)
+    fast = FWD[loss](x, t, reduction=reduction)
+    general = FWD[loss](x, t, reduction=reduction, label_smoothing=0)
+    assert type(fast) is type(general) is np.dtype(dtype).type
+    assert_bitwise_equal(np.asarray(fast), np.asarray(general))
+    if loss == "bce" and x.size:
+        x = x.copy()
+        x.flat[-1] = 1.5
+        with pytest.raises(ValueError) as fast_err:
+            FWD[loss](x, t, reduction=reduction)
+        with pytest.raises(ValueError) as general_err:
+            FWD[loss](x, t, reduction=reduction, label_smoothing=0)
+        assert str(fast_err.value) == str(general_err.value)
+
+
+@pytest.mark.parametrize("loss", ["bce", "logits"])
+def test_the_fast_path_is_taken(loss, monkeypatch):
+    # (so that the comparison above compares two paths): with the general path's
+    # _Call removed, the plain call still works and a call needing it fails.
+    from cbce import _functional
+
+    x, t = _values(loss, (100,), np.float32)
+    expected = FWD[loss](x, t)
+    monkeypatch.setattr(_functional, "_Call", None)
+    assert_bitwise_equal(np.asarray(FWD[loss](x, t)), np.asarray(expected))
+    with pytest.raises(TypeError):
+        FWD[loss](x, t, label_smoothing=0)
