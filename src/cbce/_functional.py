@@ -341,6 +341,16 @@ class _Call:
 _SCALAR_REDUCTIONS = {"mean": _core.REDUCTION_MEAN, "sum": _core.REDUCTION_SUM}
 
 
+def _defaults(label_smoothing: Any, *others: Any) -> bool:
+    """True when label_smoothing is the float 0.0 and every other argument is None."""
+    if type(label_smoothing) is not float or label_smoothing != 0.0:
+        return False
+    for other in others:  # `is`, never ==: an argument may be an array
+        if other is not None:
+            return False
+    return True
+
+
 def _scalar_loss_fast(logits: bool, input: Any, target: Any, reduction: Any) -> Any:
     """The most common call, a "mean" or "sum" loss of two C-contiguous arrays of one
     kernel dtype, with nothing else given: the kernel straight away, with exactly the
@@ -425,14 +435,7 @@ def binary_cross_entropy(
         (``all elements of input should be between 0 and 1``), a target of another shape,
         a weight that does not broadcast, a bad reduction or label_smoothing, a bad `out`.
     """
-    if (
-        weight is None
-        and size_average is None
-        and reduce is None
-        and out is None
-        and type(label_smoothing) is float
-        and label_smoothing == 0.0
-    ):
+    if _defaults(label_smoothing, weight, size_average, reduce, out):
         loss = _scalar_loss_fast(False, input, target, reduction)
         if loss is not None:
             return loss
@@ -482,15 +485,7 @@ def binary_cross_entropy_with_logits(
     TypeError, ValueError
         As in :func:`binary_cross_entropy`, without the value range checks.
     """
-    if (
-        weight is None
-        and pos_weight is None
-        and size_average is None
-        and reduce is None
-        and out is None
-        and type(label_smoothing) is float
-        and label_smoothing == 0.0
-    ):
+    if _defaults(label_smoothing, weight, pos_weight, size_average, reduce, out):
         loss = _scalar_loss_fast(True, input, target, reduction)
         if loss is not None:
             return loss
