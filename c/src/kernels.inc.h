@@ -45,11 +45,12 @@
 #endif
 
 /* Chunk length: divides CBCE_SUM_BLOCK and is a multiple of the 8 lanes.
- * 7 double buffers of 256 use 14 KiB of stack (float64: 2 more, 18 KiB;
- * label smoothing: 1 more, the smoothed targets): they stay in a 32 KiB L1
- * data cache next to the chunks being read and written (512, 28 KiB, was
- * measured 10-30% slower on the float32 cases of bench_kernels). The chunk
- * length changes no value (lanes and blocks follow the logical index). */
+ * The buffers of run() (double: 2 KiB each, at most 10 of them, about 4 in
+ * use for a plain call; input and target of the dtype when not read in
+ * place) stay in a 32 KiB L1 data cache next to the chunks being read and
+ * written (512, then 28 KiB, was measured 10-30% slower on the float32
+ * cases of bench_kernels). The chunk length changes no value (lanes and
+ * blocks follow the logical index). */
 #define CBCE__CHUNK 256
 
 /* No software prefetch: the loops stream input and target from the
@@ -254,7 +255,7 @@ static void FN(smooth_loop)(ptrdiff_t n, const CBCE_T *restrict t, double a, dou
     for (i = 0; i < n; i++) out[i] = (double)t[i] * a + b;
 }
 
-/* ---- Math loops over contiguous double buffers (one set per dtype) ------ */
+/* ---- Math loops over one chunk (one set per dtype) ---------------------- */
 /* EW(f) is the element function f of this dtype: cbce_ew_f (elementwise.h,
  * double-double, ~0.5 ulp of double) for float64, cbce_ew32_f
  * (elementwise_f32.h, plain double, enough for one rounding to float) for
