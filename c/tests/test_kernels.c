@@ -715,7 +715,8 @@ static void test_sums(void)
     for (i = 0; i < N; i++) {
         x[i] = (urand() - 0.5) * 10;
         t[i] = urand();
-        w[i] = ldexp(urand() + 0.5, (int)(urand() * 40) - 20) * ((i & 1) ? -1 : 1);
+        double m = urand() + 0.5; /* draws in a fixed order (argument order is unspecified) */
+        w[i] = ldexp(m, (int)(urand() * 40) - 20) * ((i & 1) ? -1 : 1);
     }
     a.reduction = CBCE_REDUCTION_NONE;
     cbce_bce_logits_loss_f64(&a, out, NULL);

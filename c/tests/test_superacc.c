@@ -93,7 +93,8 @@ static void test_order_and_splits(void)
     int i, split, bad = 0;
     for (i = 0; i < N; i++) {
         /* 600 binades, both signs, some subnormals */
-        v[i] = ldexp(urand() + 0.5, (int)(urand() * 600) - 300) * ((i % 3) ? 1 : -1);
+        double m = urand() + 0.5; /* draws in a fixed order (argument order is unspecified) */
+        v[i] = ldexp(m, (int)(urand() * 600) - 300) * ((i % 3) ? 1 : -1);
         if (i % 97 == 0) v[i] = ldexp(urand(), -1074 + (i % 40));
     }
     cbce__acc_init(&whole);
@@ -122,7 +123,9 @@ static void test_against_dd(void)
         double v[N], hi = 0, lo = 0;
         int i;
         for (i = 0; i < N; i++) {
-            double x = ldexp(urand() + 0.5, (int)(urand() * 30) - 15) * (urand() < 0.5 ? -1 : 1);
+            double m = urand() + 0.5;
+            int e = (int)(urand() * 30) - 15;
+            double x = ldexp(m, e) * (urand() < 0.5 ? -1 : 1);
             double t = hi + x, bp = t - hi;
             lo += (hi - (t - bp)) + (x - bp);
             hi = t;

@@ -489,9 +489,20 @@ static void sweeps(long n)
         check_softplus_sigmoid(a);
         check_log01(rng_prob());
         check_log01(rng_unif());
-        check_bce(rng_prob(), rng_target());
-        check_logits(rng_logit(), rng_target(), 1.0);
-        check_logits(rng_logit(), rng_target(), rng_posweight());
+        /* one draw per statement: the order in which a compiler evaluates
+         * function arguments is unspecified, and the points must not depend
+         * on it (gcc and clang drew different sweeps) */
+        {
+            double x = rng_prob(), t = rng_target(), pw;
+            check_bce(x, t);
+            x = rng_logit();
+            t = rng_target();
+            check_logits(x, t, 1.0);
+            x = rng_logit();
+            t = rng_target();
+            pw = rng_posweight();
+            check_logits(x, t, pw);
+        }
     }
 }
 
