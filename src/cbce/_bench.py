@@ -11,7 +11,8 @@ Why the harness looks like this:
 - A sample is a batch of k calls, k chosen in the warm-up so that one sample
   lasts about `sample_seconds`; a single 2 µs call cannot be timed alone.
 - Thread counts (cbce's and torch's) are global settings, so each contender
-  sets its own before its sample, outside the timed region.
+  sets its own before its sample, outside the timed region; after changing
+  torch's, one untimed torch call absorbs the re-forming of its thread pool.
 - The "best plain NumPy" expressions are the in-place, overflow-free forms.
   On an AVX-512 EPYC they measured 5-10x faster than the textbook
   `np.logaddexp(0, -x) + (1 - t) * x` (logaddexp is not vectorized) and the
@@ -93,6 +94,15 @@ class Contender:
 
 # Longer than libgomp's spin-wait measured here (5-10 ms; see the docstring).
 SETTLE_SECONDS = 0.02
+
+
+def torch_threads(torch: Any, n: int, call: Callable[[], object]) -> None:
+    """Set torch's thread count; after a change, one untimed call: the first call after
+    torch.set_num_threads re-forms its thread pool (measured 10-15% slower at 1e6 here),
+    a cost a program that keeps its setting never pays."""
+    if torch.get_num_threads() != n:
+        torch.set_num_threads(n)
+        call()
 
 
 def settle() -> None:
@@ -330,14 +340,16 @@ def contenders(
     out.append(Contender("numpy", numpy_call(case, x, t), 1))
     if torch is not None:
         run_torch = torch_call(torch, case, x, t)
-        out.append(Contender("torch·1T", run_torch, 1, lambda: torch.set_num_threads(1)))
+        out.append(
+            Contender("torch·1T", run_torch, 1, lambda: torch_threads(torch, 1, run_torch))
+        )
         if cores > 1:
             out.append(
                 Contender(
                     f"torch·{cores}T",
                     run_torch,
                     cores,
-                    lambda: torch.set_num_threads(cores),
+                    lambda: torch_threads(torch, cores, run_torch),
                     settle,
                 )
             )
