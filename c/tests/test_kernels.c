@@ -22,14 +22,8 @@
 
 /* ---- helpers --------------------------------------------------------------- */
 
-static unsigned long long g_rng = 0x9e3779b97f4a7c15ull;
-static double urand(void) /* [0, 1) */
-{
-    g_rng ^= g_rng << 13;
-    g_rng ^= g_rng >> 7;
-    g_rng ^= g_rng << 17;
-    return (double)(g_rng >> 11) * 0x1p-53;
-}
+#define RNG_SEED 0x9e3779b97f4a7c15ull
+#include "rng.h"
 
 static int same_bits(double a, double b)
 {

@@ -65,15 +65,8 @@ static void text_put(text *b, const char *s)
 
 /* ---- inputs, made without libm ------------------------------------------------ */
 
-static unsigned long long g_rng;
-static unsigned long long next_u64(void)
-{
-    g_rng ^= g_rng << 13;
-    g_rng ^= g_rng >> 7;
-    g_rng ^= g_rng << 17;
-    return g_rng;
-}
-static double urand(void) { return (double)(next_u64() >> 11) * 0x1p-53; } /* [0, 1), exact */
+#define RNG_SEED 1 /* reseeded per input set (make_inputs) */
+#include "rng.h"
 static double pow2(int e) /* 2^e for -1074 <= e <= 1023, exact */
 {
     double v = 1.0;

@@ -14,14 +14,8 @@
 
 #include "check.h"
 
-static unsigned long long g_rng = 88172645463325252ull;
-static double urand(void)
-{
-    g_rng ^= g_rng << 13;
-    g_rng ^= g_rng >> 7;
-    g_rng ^= g_rng << 17;
-    return (double)(g_rng >> 11) * 0x1p-53;
-}
+#define RNG_SEED 88172645463325252ull
+#include "rng.h"
 
 static int same_bits(double a, double b)
 {

@@ -24,14 +24,8 @@
 static const int THREADS[] = {1, 2, 3, 4, 7};
 #define NTHREADS ((int)(sizeof THREADS / sizeof THREADS[0]))
 
-static unsigned long long g_rng = 0x2545f4914f6cdd1dull;
-static double urand(void) /* [0, 1) */
-{
-    g_rng ^= g_rng << 13;
-    g_rng ^= g_rng >> 7;
-    g_rng ^= g_rng << 17;
-    return (double)(g_rng >> 11) * 0x1p-53;
-}
+#define RNG_SEED 0x2545f4914f6cdd1dull
+#include "rng.h"
 
 static void *xcalloc(size_t n, size_t size)
 {
