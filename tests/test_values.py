@@ -439,6 +439,32 @@ def test_logits_loss_subnormal_result_scaled_by_weight_within_bound():
                       "logits loss (subnormal softplus x weight)", {"x": x, "w": w})
 
 
+def _assert_ones_give_the_unweighted_bits(loss, x, t, reduction, ones_kws, mixed_kw, changed):
+    """Each factor keyword set in ones_kws (arrays of ones) gives the unweighted bits
+    (loss at `reduction`, value_and_grad and grad per element); mixed_kw changes only
+    the elements in `changed` (loss and gradient)."""
+    fwd, vg_fn, grad_fn = {
+        "bce": (BCE, cbce.binary_cross_entropy_value_and_grad, cbce.binary_cross_entropy_grad),
+        "logits": (BCEL, cbce.binary_cross_entropy_with_logits_value_and_grad,
+                   cbce.binary_cross_entropy_with_logits_grad),
+    }[loss]
+    base = fwd(x, t, reduction="none")
+    base_vg = vg_fn(x, t, reduction="none")
+    for kw in ones_kws:
+        assert_bitwise_equal(fwd(x, t, reduction=reduction, **kw), fwd(x, t, reduction=reduction))
+        vg = vg_fn(x, t, reduction="none", **kw)
+        assert_bitwise_equal(vg[0], base_vg[0])
+        assert_bitwise_equal(vg[1], base_vg[1])
+        assert_bitwise_equal(grad_fn(x, t, reduction="none", **kw), base_vg[1])
+    keep = np.ones(x.size, bool)
+    keep[changed] = False
+    mixed = fwd(x, t, reduction="none", **mixed_kw)
+    assert_bitwise_equal(mixed[keep], base[keep])
+    mixed_vg = vg_fn(x, t, reduction="none", **mixed_kw)
+    assert_bitwise_equal(mixed_vg[1][keep], base_vg[1][keep])
+    assert not np.array_equal(mixed[~keep], base[~keep])
+
+
 @pytest.mark.parametrize("reduction", ["none", "sum"])
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES)
 def test_logits_weights_of_one_give_the_unweighted_bits(dtype, reduction):
@@ -455,24 +481,10 @@ def test_logits_weights_of_one_give_the_unweighted_bits(dtype, reduction):
     mixed_w, mixed_pw = ones.copy(), ones.copy()
     mixed_w[[7, 2600]] = 0.5
     mixed_pw[[300, 4999]] = 3.0
-    base = BCEL(x, t, reduction="none")
-    base_vg = cbce.binary_cross_entropy_with_logits_value_and_grad(x, t, reduction="none")
-    for kw in ({"weight": ones}, {"pos_weight": ones}, {"weight": ones, "pos_weight": ones}):
-        assert_bitwise_equal(BCEL(x, t, reduction=reduction, **kw),
-                             BCEL(x, t, reduction=reduction))
-        vg = cbce.binary_cross_entropy_with_logits_value_and_grad(x, t, reduction="none", **kw)
-        assert_bitwise_equal(vg[0], base_vg[0])
-        assert_bitwise_equal(vg[1], base_vg[1])
-        grad = cbce.binary_cross_entropy_with_logits_grad(x, t, reduction="none", **kw)
-        assert_bitwise_equal(grad, base_vg[1])
-    keep = np.ones(n, bool)
-    keep[[7, 2600, 300, 4999]] = False
-    mixed = BCEL(x, t, weight=mixed_w, pos_weight=mixed_pw, reduction="none")
-    assert_bitwise_equal(mixed[keep], base[keep])
-    mixed_vg = cbce.binary_cross_entropy_with_logits_value_and_grad(
-        x, t, weight=mixed_w, pos_weight=mixed_pw, reduction="none")
-    assert_bitwise_equal(mixed_vg[1][keep], base_vg[1][keep])
-    assert not np.array_equal(mixed[~keep], base[~keep])
+    _assert_ones_give_the_unweighted_bits(
+        "logits", x, t, reduction,
+        ({"weight": ones}, {"pos_weight": ones}, {"weight": ones, "pos_weight": ones}),
+        {"weight": mixed_w, "pos_weight": mixed_pw}, [7, 2600, 300, 4999])
 
 
 @pytest.mark.parametrize("reduction", ["none", "sum"])
@@ -488,20 +500,7 @@ def test_bce_weights_of_one_give_the_unweighted_bits(dtype, reduction):
     x = random_probabilities(rng, n, dtype)
     t = rng.integers(0, 2, n).astype(dtype)
     t[4500:] = random_targets(rng, n - 4500, dtype)  # the last chunks: soft labels
-    ones = np.ones(n, dtype)
-    mixed_w = ones.copy()
+    mixed_w = np.ones(n, dtype)
     mixed_w[[7, 2600]] = 0.5
-    base = BCE(x, t, reduction="none")
-    base_vg = cbce.binary_cross_entropy_value_and_grad(x, t, reduction="none")
-    assert_bitwise_equal(BCE(x, t, ones, reduction=reduction), BCE(x, t, reduction=reduction))
-    vg = cbce.binary_cross_entropy_value_and_grad(x, t, ones, reduction="none")
-    assert_bitwise_equal(vg[0], base_vg[0])
-    assert_bitwise_equal(vg[1], base_vg[1])
-    assert_bitwise_equal(cbce.binary_cross_entropy_grad(x, t, ones, reduction="none"), base_vg[1])
-    keep = np.ones(n, bool)
-    keep[[7, 2600]] = False
-    mixed = BCE(x, t, mixed_w, reduction="none")
-    mixed_vg = cbce.binary_cross_entropy_value_and_grad(x, t, mixed_w, reduction="none")
-    assert_bitwise_equal(mixed[keep], base[keep])
-    assert_bitwise_equal(mixed_vg[1][keep], base_vg[1][keep])
-    assert not np.array_equal(mixed[~keep], base[~keep])
+    _assert_ones_give_the_unweighted_bits(
+        "bce", x, t, reduction, ({"weight": np.ones(n, dtype)},), {"weight": mixed_w}, [7, 2600])
