@@ -25,9 +25,9 @@ Why the harness looks like this:
   the memory bus.
 - PyTorch's OpenMP workers busy-wait after each parallel call, for 5-10 ms
   here (libgomp's default spin count). Interleaved, that spinning thread took
-  one of the two cores from whichever contender ran next: cbce with 2
-  threads measured 2.5 ms instead of 1.33 ms right after a torch·2T call
-  (float32 logits, n = 1e6). OMP_WAIT_POLICY=PASSIVE would end the spinning
+  one of the two cores from whichever contender ran next (cbce with 2
+  threads took about twice as long right after a torch·2T call, float32
+  logits at n = 1e6, in an alternating loop). OMP_WAIT_POLICY=PASSIVE would end the spinning
   but makes torch's own small multi-threaded calls 10x slower (threads woken
   from sleep on every call), so instead a multi-threaded torch sample is
   followed, untimed, by SETTLE_SECONDS of busy waiting on this thread (busy,
