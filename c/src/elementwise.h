@@ -152,6 +152,24 @@ CBCE_INLINE double cbce_ew_bce_loss_hard(double x, double t)
     return cbce_ew_bce_loss_hard_w(x, t, 1.0);
 }
 
+/* Inputs the BCE kernels call "plain": x in [2^-144, 1), so that 1 - x is
+ * in [2^-53, 1), both logs are of normal numbers and above
+ * log(2^-144) = -99.8, never clamped. The kernels test this per chunk with
+ * the range check (CBCE_EW_PLAIN_MIN; float32 has its own bound). */
+#define CBCE_EW_PLAIN_MIN 0x1p-144
+
+/* cbce_ew_bce_loss_hard_w for plain x (above): without the log's
+ * subnormal scaling and the clamp, which change nothing there, so the same
+ * value bit for bit. */
+CBCE_INLINE double cbce_ew_bce_loss_hard_plain_w(double x, double t, double w)
+{
+    cbce_mask one = cbce_m_lt(0.5, t);
+    cbce_dd m = cbce_two_sum(1.0, -x);
+    cbce_dd l = cbce_log01_dd_normal(cbce_blend(one, x, m.hi), cbce_blend(one, 0.0, m.lo), 0.0);
+    l = cbce_dd_mul_f(l, w);
+    return -(l.hi + l.lo);
+}
+
 /* BCE d/dx times w, then g: (x - t) / max(x*(1-x), eps) * w * g, eps =
  * 1e-12 rounded to float. Numerator and denominator are exact pairs
  * (TwoSum, TwoProduct); the numerator is multiplied by w and g as a pair
@@ -186,6 +204,12 @@ CBCE_INLINE double cbce_ew_bce_dx_wg(double x, double t, double w, double g)
 CBCE_INLINE double cbce_ew_bce_dx(double x, double t)
 {
     return cbce_ew_bce_dx_wg(x, t, 1.0, 1.0);
+}
+
+/* For plain x: the same function (x*(1-x) can still be below eps). */
+CBCE_INLINE double cbce_ew_bce_dx_plain_wg(double x, double t, double w, double g)
+{
+    return cbce_ew_bce_dx_wg(x, t, w, g);
 }
 
 /* BCE d/dt: max(log(1-x),-100) - max(log x,-100), x in [0, 1] only (as the

@@ -91,6 +91,24 @@ CBCE_INLINE double cbce_ew32_bce_loss_hard(double x, double t)
     return -cbce_ew32_log01(cbce_blend(one, x, u), cbce_blend(one, 0.0, c));
 }
 
+/* Inputs the float32 BCE kernels call "plain" (they test it per chunk with
+ * the range check): x in [2^-29, 1). Then 1 - x is exact (c = 0), the log
+ * argument y (x or 1 - x) is in [2^-29, 1 - 2^-29], so log y is in
+ * [-20.2, -1.8e-9]: never clamped, never zero; and x*(1-x) >= 1.8e-9 is
+ * never below the d/dx eps. */
+#define CBCE_EW32_PLAIN_MIN 0x1p-29
+
+/* cbce_ew32_bce_loss_hard for plain x: -log y with no correction, clamp
+ * or zero-sign care, and the minus folded into the constants
+ * (cbce_p_log1p_s_signed; -(a + b) = (-a) + (-b) exactly, and no term
+ * is -0 and no sum 0 here), so the same value bit for bit. */
+CBCE_INLINE double cbce_ew32_bce_loss_hard_plain(double x, double t)
+{
+    cbce_mask one = cbce_m_lt(0.5, t);
+    double f, k = cbce_p_log_reduce(cbce_blend(one, x, 1.0 - x), &f);
+    return k * -CBCE_LN2 + cbce_p_log1p_s_signed(f / (2.0 + f), -1.0);
+}
+
 /* BCE d/dx: (x - t) / max(x*(1-x), eps). */
 CBCE_INLINE double cbce_ew32_bce_dx(double x, double t)
 {
@@ -98,6 +116,12 @@ CBCE_INLINE double cbce_ew32_bce_dx(double x, double t)
     double c, u = cbce_ew32_one_minus(&x, &c);
     double d = x * u;
     return (x - t) / cbce_blend(cbce_m_lt(d, eps), eps, d);
+}
+
+/* cbce_ew32_bce_dx for plain x: the eps select never takes eps there. */
+CBCE_INLINE double cbce_ew32_bce_dx_plain(double x, double t)
+{
+    return (x - t) / (x * (1.0 - x));
 }
 
 /* BCE d/dt: max(log(1-x),-100) - max(log x,-100). */
@@ -177,6 +201,16 @@ CBCE_INLINE double cbce_ew32_bce_loss_hard_w(double x, double t, double w)
 CBCE_INLINE double cbce_ew32_bce_dx_wg(double x, double t, double w, double g)
 {
     return (cbce_ew32_bce_dx(x, t) * w) * g;
+}
+
+CBCE_INLINE double cbce_ew32_bce_loss_hard_plain_w(double x, double t, double w)
+{
+    return w * cbce_ew32_bce_loss_hard_plain(x, t);
+}
+
+CBCE_INLINE double cbce_ew32_bce_dx_plain_wg(double x, double t, double w, double g)
+{
+    return (cbce_ew32_bce_dx_plain(x, t) * w) * g;
 }
 
 CBCE_INLINE double cbce_ew32_logits_loss_w(double x, double t, double pw, double w)

@@ -177,10 +177,12 @@ static void lanes_neumaier(ptrdiff_t n, const double *restrict v, double *restri
 #if CBCE_IS_F64
 typedef uint64_t FN(bits);
 #define ONE_BITS UINT64_C(0x3ff0000000000000)
+#define PLAIN_MIN_BITS (cbce_asu64(CBCE_EW_PLAIN_MIN))
 #define SIGN_SHIFT 63
 #else
 typedef uint32_t FN(bits);
 #define ONE_BITS UINT32_C(0x3f800000)
+#define PLAIN_MIN_BITS (FN(bits_of)((float)CBCE_EW32_PLAIN_MIN))
 #define SIGN_SHIFT 31
 #endif
 
@@ -217,21 +219,37 @@ CBCE_INLINE FN(bits) FN(soft_bits)(CBCE_T t)
 
 /* Nonzero when some x or t is NaN or outside [0, 1]: one OR per element,
  * the sign bit tested once per chunk. *hard is set to 1 when, besides,
- * every t is 0 or 1 (hard labels). */
+ * every t is 0 or 1 (hard labels), and *plain when every x is in
+ * [PLAIN_MIN, 1), where the element functions need no clamp and no care
+ * for tiny x or zeros (the *_plain functions). x is tested for that range
+ * first, with the integer bits as for range_bits: the sign bit of
+ * (bx - bits(PLAIN_MIN)) | (bits(1) - 1 - bx) is set exactly when bx is
+ * outside [bits(PLAIN_MIN), bits(1) - 1] (below: the first difference
+ * wraps; above, up to half the range past it: the second; beyond: the
+ * first again), which -0, negatives and NaN are; only a chunk with such an
+ * x is scanned again for x outside [0, 1]. */
 static int FN(range_bad_loop)(ptrdiff_t n, const CBCE_T *restrict x, const CBCE_T *restrict t,
-                              int *hard)
+                              int *hard, int *plain)
 {
+    const FN(bits) lo = PLAIN_MIN_BITS;
     ptrdiff_t i;
-    FN(bits) bad = 0, soft = 0;
+    FN(bits) bad = 0, soft = 0, edge = 0;
     for (i = 0; i < n; i++) {
-        bad |= FN(range_bits)(x[i]) | FN(range_bits)(t[i]);
+        FN(bits) bx = FN(bits_of)(x[i]);
+        edge |= (bx - lo) | (ONE_BITS - 1 - bx);
+        bad |= FN(range_bits)(t[i]);
         soft |= FN(soft_bits)(t[i]);
     }
     *hard = soft == 0;
+    *plain = (int)(edge >> SIGN_SHIFT) == 0;
+    if (!*plain) {
+        for (i = 0; i < n; i++) bad |= FN(range_bits)(x[i]);
+    }
     return (int)(bad >> SIGN_SHIFT);
 }
 
 #undef ONE_BITS
+#undef PLAIN_MIN_BITS
 #undef SIGN_SHIFT
 
 /* The status of the first offending element (rare path, scalar). */
@@ -318,6 +336,9 @@ MATH_LOOP(bce_loss_loop, LOSS(EW(bce_loss_w)(xi, tt, w[i])))
 MATH_LOOP(bce_loss_hard_loop, LOSS(EW(bce_loss_hard_w)(xi, tt, w[i])))
 /* ... whose weights are all 1 (or absent): the same values, w = 1 folded */
 MATH_LOOP(bce_loss_hard_unit_loop, LOSS(EW(bce_loss_hard_w)(xi, tt, 1.0)))
+/* ... whose inputs are all plain (range_bad_loop): the same values */
+MATH_LOOP(bce_loss_hard_plain_loop, LOSS(EW(bce_loss_hard_plain_w)(xi, tt, w[i])))
+MATH_LOOP(bce_loss_hard_plain_unit_loop, LOSS(EW(bce_loss_hard_plain_w)(xi, tt, 1.0)))
 MATH_LOOP(bce_dx_loop, GRAD(EW(bce_dx_wg)(xi, tt, w[i], g[i])))
 MATH_LOOP(bce_dx_unit_loop, GRAD(EW(bce_dx_wg)(xi, tt, 1.0, g[i])))
 MATH_LOOP(bce_dt_loop, GRAD((EW(bce_dt)(xi) * w[i]) * g[i]))
@@ -325,6 +346,10 @@ MATH_LOOP(bce_loss_hard_dx_loop,
           LOSS(EW(bce_loss_hard_w)(xi, tt, w[i])) GRAD(EW(bce_dx_wg)(xi, tt, w[i], g[i])))
 MATH_LOOP(bce_loss_hard_unit_dx_loop,
           LOSS(EW(bce_loss_hard_w)(xi, tt, 1.0)) GRAD(EW(bce_dx_wg)(xi, tt, 1.0, g[i])))
+MATH_LOOP(bce_loss_hard_plain_dx_loop, LOSS(EW(bce_loss_hard_plain_w)(xi, tt, w[i]))
+                                           GRAD(EW(bce_dx_plain_wg)(xi, tt, w[i], g[i])))
+MATH_LOOP(bce_loss_hard_plain_unit_dx_loop, LOSS(EW(bce_loss_hard_plain_w)(xi, tt, 1.0))
+                                                GRAD(EW(bce_dx_plain_wg)(xi, tt, 1.0, g[i])))
 MATH_LOOP(bce_loss_dx_loop,
           LOSS(EW(bce_loss_w)(xi, tt, w[i])) GRAD(EW(bce_dx_wg)(xi, tt, w[i], g[i])))
 MATH_LOOP(bce_loss_dt_loop,
@@ -355,23 +380,31 @@ typedef void (*FN(math_loop))(ptrdiff_t n, const CBCE_T *restrict x, const CBCE_
                               double *restrict out, double *restrict gout);
 
 /* The loop for a chunk: what is computed, for which loss and operand, and
- * whether the chunk has only hard labels (BCE) and only unit factors (all
+ * whether the chunk has only hard labels (BCE), only plain inputs (BCE,
+ * range_bad_loop; used with hard labels) and only unit factors (all
  * weights and, for logits, pos_weights 1 or absent). */
 static FN(math_loop) FN(pick_loop)(int is_bce, int do_loss, int do_grad, int wrt_target,
-                                   int hard, int unit)
+                                   int hard, int plain, int unit)
 {
+    /* BCE with hard labels, [plain][unit] */
+    static const FN(math_loop) hard_loss[2][2] = {
+        {FN(bce_loss_hard_loop), FN(bce_loss_hard_unit_loop)},
+        {FN(bce_loss_hard_plain_loop), FN(bce_loss_hard_plain_unit_loop)}};
+    static const FN(math_loop) hard_loss_dx[2][2] = {
+        {FN(bce_loss_hard_dx_loop), FN(bce_loss_hard_unit_dx_loop)},
+        {FN(bce_loss_hard_plain_dx_loop), FN(bce_loss_hard_plain_unit_dx_loop)}};
+    plain = plain != 0;
+    unit = unit != 0;
     if (do_loss && do_grad) {
         if (is_bce)
             return wrt_target ? FN(bce_loss_dt_loop)
-                   : hard     ? (unit ? FN(bce_loss_hard_unit_dx_loop) : FN(bce_loss_hard_dx_loop))
+                   : hard     ? hard_loss_dx[plain][unit]
                               : FN(bce_loss_dx_loop);
         return wrt_target ? FN(logits_loss_dt_loop)
                           : unit ? FN(logits_loss_unit_dx_loop) : FN(logits_loss_dx_loop);
     }
     if (do_loss) {
-        if (is_bce)
-            return hard ? (unit ? FN(bce_loss_hard_unit_loop) : FN(bce_loss_hard_loop))
-                        : FN(bce_loss_loop);
+        if (is_bce) return hard ? hard_loss[plain][unit] : FN(bce_loss_loop);
         return unit ? FN(logits_loss_unit_loop) : FN(logits_loss_loop);
     }
     if (is_bce) return wrt_target ? FN(bce_dt_loop) : unit ? FN(bce_dx_unit_loop) : FN(bce_dx_loop);
@@ -487,7 +520,7 @@ static int FN(run)(const cbce__layout *lay, const cbce__call *call, cbce__task *
     const CBCE_T *xt[2];
     double lane_s[8], lane_c[8];
     cbce__cursor rd, wr_out, wr_grad;
-    int ops[CBCE__NOPS], nops = 0, l, hard = 0, unit;
+    int ops[CBCE__NOPS], nops = 0, l, hard = 0, plain = 0, unit;
     const int is_bce = call->kind == CBCE__KIND_BCE;
     const int do_loss = (call->what & CBCE__DO_LOSS) != 0;
     const int do_grad = (call->what & CBCE__DO_GRAD) != 0;
@@ -538,7 +571,8 @@ static int FN(run)(const cbce__layout *lay, const cbce__call *call, cbce__task *
         n = task->end - start;
         if (n > CBCE__CHUNK) n = CBCE__CHUNK;
         FN(gather_chunk)(lay, &rd, call, ops, nops, buf, ptr, xt_buf, xt, n);
-        if (is_bce && FN(range_bad_loop)(n, xt[CBCE__OP_INPUT], xt[CBCE__OP_TARGET], &hard))
+        if (is_bce &&
+            FN(range_bad_loop)(n, xt[CBCE__OP_INPUT], xt[CBCE__OP_TARGET], &hard, &plain))
             return FN(range_first_bad)(n, xt[CBCE__OP_INPUT], xt[CBCE__OP_TARGET]);
         hard = hard && is_bce && a == 1.0 && b == 0.0;
         if (!do_loss && !do_grad) continue;
@@ -582,8 +616,8 @@ static int FN(run)(const cbce__layout *lay, const cbce__call *call, cbce__task *
                 ts = buf[CBCE__NOPS + 2];
 #endif
             }
-            FN(pick_loop)(is_bce, do_loss, do_grad, wrt_target, hard, unit)(n, x, t, ts, w, pw,
-                                                                         g, l_out, g_out);
+            FN(pick_loop)(is_bce, do_loss, do_grad, wrt_target, hard, plain,
+                          unit)(n, x, t, ts, w, pw, g, l_out, g_out);
 #if CBCE_IS_F64
             if (w_big && do_loss) factor_out_loop(n, w_all, l_out);
             if (w_big && do_grad) factor_out_loop(n, w_all, g_out);

@@ -443,21 +443,22 @@ CBCE_INLINE cbce_dd cbce_log1p01_dd(cbce_dd e)
  * caller clamps the log at -100, so a select for it would be wasted work.
  * Negative, NaN or infinite yh (never passed: the BCE kernels reject them
  * first) give unspecified values. */
-CBCE_INLINE cbce_dd cbce_log01_dd(double yh, double yl)
+/* The body of cbce_log01_dd for ys a positive NORMAL double and ks the
+ * power of two it was scaled by (log(ys*2^-ks + yl)): what the float64 BCE
+ * kernels call directly for chunks whose inputs are all normal and below 1
+ * (where cbce_log01_dd's scaling select would pass ys through with ks =
+ * 0, the same operations). */
+CBCE_INLINE cbce_dd cbce_log01_dd_normal(double ys, double yl, double ks)
 {
     const double Lg1 = 6.666666666666735130e-01, Lg2 = 3.999999999940941908e-01,
                  Lg3 = 2.857142874366239149e-01, Lg4 = 2.222219843214978396e-01,
                  Lg5 = 1.818357216161805012e-01, Lg6 = 1.531383769920937332e-01,
                  Lg7 = 1.479819860511658591e-01;
     const uint64_t sqrt_half = UINT64_C(0x3fe6a09e667f3bcd);
-    cbce_mask sub = cbce_m_abs_lt(yh, 0x1p-1022);
-    /* + 0.0: -0 must reduce like +0 (its sign bit would read as k = 1025) */
-    double ys = cbce_blend(sub, yh * 0x1p54 + 0.0, yh);
     uint64_t tmp = cbce_asu64(ys) - sqrt_half + (UINT64_C(1) << 63);
     uint64_t field = tmp >> 52; /* k + 2048 (k of ys) */
     double f = cbce_asf64((tmp & UINT64_C(0x000fffffffffffff)) + sqrt_half) - 1.0;
-    double kd = (cbce_asf64(UINT64_C(0x4330000000000000) | field) - (0x1p52 + 2048.0)) -
-                cbce_blend(sub, 54.0, 0.0);
+    double kd = (cbce_asf64(UINT64_C(0x4330000000000000) | field) - (0x1p52 + 2048.0)) - ks;
     /* 2^-k: biased exponent 3071 - field, in [0, 2046] for every ys >= 0
      * (ys = 0: 2^1023, times yl = 0) */
     double fl = yl * cbce_asf64((UINT64_C(3071) - field) << 52);
@@ -469,6 +470,14 @@ CBCE_INLINE cbce_dd cbce_log01_dd(double yh, double yl)
     double corr = ((2.0 * s) * (1.0 - s)) * fl; /* fl*(1 - 1/(1+f)) */
     double rest = (s * (hfsq + R) - hfsq) + (kd * CBCE_LN2_LO + ((fl - corr) - (0.5 * fl) * fl));
     return cbce_fast_two_sum(h.hi, h.lo + rest);
+}
+
+CBCE_INLINE cbce_dd cbce_log01_dd(double yh, double yl)
+{
+    cbce_mask sub = cbce_m_abs_lt(yh, 0x1p-1022);
+    /* + 0.0: -0 must reduce like +0 (its sign bit would read as k = 1025) */
+    return cbce_log01_dd_normal(cbce_blend(sub, yh * 0x1p54 + 0.0, yh), yl,
+                                cbce_blend(sub, 54.0, 0.0));
 }
 
 /* ---- exp ------------------------------------------------------------------ */

@@ -43,14 +43,22 @@ CBCE_INLINE double cbce_p_log_reduce(double x, double *f)
  * (2 atanh(s) - 2s)/s^3 on z in [0, 0.02944]; relative error of the result
  * < 2^-28.4 for exact s (plus a few double ulps per ulp of error in s):
  * float results within 0.5 + 2^-4.4 ulp, which is all the float32 formulas
- * need (one degree more, 2^-35.8, costs a multiply and an add per log). */
-CBCE_INLINE double cbce_p_log1p_s(double s)
+ * need (one degree more, 2^-35.8, costs a multiply and an add per log).
+ * Times sg = +1 or -1 (a constant): the coefficients times sg. Rounding to
+ * nearest is symmetric, so sg = -1 gives exactly the negation of the
+ * sg = +1 value, and a caller that needs -log saves the negation. */
+CBCE_INLINE double cbce_p_log1p_s_signed(double s, double sg)
 {
     const double P0 = 0x1.55555b800072ep-1, P1 = 0x1.997c2eef2e50ep-2,
                  P2 = 0x1.2ee650f448683p-2;
     double z = s * s;
-    double p = P0 + z * (P1 + z * P2);
-    return s * (2.0 + z * p);
+    double p = sg * P0 + z * (sg * P1 + z * (sg * P2));
+    return s * (sg * 2.0 + z * p);
+}
+
+CBCE_INLINE double cbce_p_log1p_s(double s)
+{
+    return cbce_p_log1p_s_signed(s, 1.0);
 }
 
 /* The same for |s| <= 1/3 (log(1 + f), f in [0, 1], without an exponent

@@ -20,7 +20,9 @@
  * measured error larger.
  * Also: the one-log BCE loss for hard labels (cbce_ew32_bce_loss_hard and
  * the float64 cbce_ew_bce_loss_hard) equals the general loss bit for bit at
- * t = 0 and t = 1 for every x of the BCE sweep (as float32 values).
+ * t = 0 and t = 1 for every x of the BCE sweep (as float32 values), and so
+ * do the functions for the kernels' plain inputs (*_plain) where x is in
+ * their range.
  * Prints the largest error per function, then "N passed, N failed".
  */
 #include <stdint.h>
@@ -38,6 +40,37 @@ typedef struct stat {
 
 static const double bound = 1.0 - 0x1p-20;
 static long hard_n, hard_bad; /* bce_loss_hard == bce_loss checks */
+static long plain_n, plain_bad; /* the *_plain functions == the general ones */
+
+static int same_bits(double a, double b)
+{
+    return memcmp(&a, &b, sizeof a) == 0;
+}
+
+/* For x in the kernels' plain ranges (CBCE_EW32_PLAIN_MIN, CBCE_EW_PLAIN_MIN
+ * up to 1, exclusive) and a hard label h: the plain loss and d/dx are the
+ * hard-label ones bit for bit, with and without a weight (f32 and f64). */
+static void plain_point(double x, double h)
+{
+    const double w = 0.3711, g = 1.7;
+    if (x >= CBCE_EW32_PLAIN_MIN && x < 1.0) {
+        plain_n++;
+        if (!same_bits(cbce_ew32_bce_loss_hard_plain_w(x, h, 1.0), cbce_ew32_bce_loss_hard(x, h)) ||
+            !same_bits(cbce_ew32_bce_loss_hard_plain_w(x, h, w),
+                       cbce_ew32_bce_loss_hard_w(x, h, w)) ||
+            !same_bits(cbce_ew32_bce_dx_plain_wg(x, h, w, g), cbce_ew32_bce_dx_wg(x, h, w, g))) {
+            if (plain_bad++ < 10) printf("FAIL f32 plain(x=%a, t=%g) differs\n", x, h);
+        }
+    }
+    if (x >= CBCE_EW_PLAIN_MIN && x < 1.0) {
+        plain_n++;
+        if (!same_bits(cbce_ew_bce_loss_hard_plain_w(x, h, 1.0), cbce_ew_bce_loss_hard(x, h)) ||
+            !same_bits(cbce_ew_bce_loss_hard_plain_w(x, h, w), cbce_ew_bce_loss_hard_w(x, h, w)) ||
+            !same_bits(cbce_ew_bce_dx_plain_wg(x, h, w, g), cbce_ew_bce_dx_wg(x, h, w, g))) {
+            if (plain_bad++ < 10) printf("FAIL f64 plain(x=%a, t=%g) differs\n", x, h);
+        }
+    }
+}
 
 static float f_of(uint32_t u)
 {
@@ -120,6 +153,7 @@ static void sweep_bce(uint32_t stride)
                 memcmp(&g64, &(double){cbce_ew_bce_loss_hard(x, h)}, sizeof g64) != 0) {
                 if (hard_bad++ < 10) printf("FAIL bce_loss_hard(x=%a, t=%g) differs\n", x, h);
             }
+            plain_point(x, h);
         }
         ref = cbce_ew_bce_dt(x);
         record(&st[2], (float)cbce_ew32_bce_dt(x), ref, dabs(ref) > big ? ref : big, x, 0, 1);
@@ -231,8 +265,10 @@ int main(void)
     }
     printf("  bce_loss_hard  %11ld points bitwise equal to bce_loss (f32 and f64 formulas): %s\n",
            hard_n, hard_bad ? "NO" : "yes");
-    pass += ok + (hard_n - hard_bad);
-    fail += !ok + hard_bad;
+    printf("  bce plain      %11ld points bitwise equal to the general loss and d/dx: %s\n",
+           plain_n, plain_bad ? "NO" : "yes");
+    pass += ok + (hard_n - hard_bad) + (plain_n - plain_bad);
+    fail += !ok + hard_bad + plain_bad;
     printf("%ld passed, %ld failed\n", pass, fail);
     return fail != 0;
 }
