@@ -506,15 +506,16 @@ def test_bce_weights_of_one_give_the_unweighted_bits(dtype, reduction):
         "bce", x, t, reduction, ({"weight": np.ones(n, dtype)},), {"weight": mixed_w}, [7, 2600])
 
 
+@pytest.mark.parametrize("labels", ["hard", "soft", "smoothed"])
 @pytest.mark.parametrize("dtype", ALL_FLOAT_DTYPES)
-def test_bce_plain_chunks_give_the_general_bits(dtype):
-    # Chunks of hard labels whose inputs all lie in [2^-29, 1) (float32 kernels) or
-    # [2^-144, 1) (float64) take loops without the -100 clamp, the tiny-x correction of
-    # 1 - x and, for float32, the d/dx eps (kernels.inc.h, range_bad_loop's `plain`). An
-    # element's bits must not depend on that: the same elements in chunks that also hold
-    # a 0 or a 1 (which take the general loops) must give the same loss, value_and_grad
-    # and grad, with and without weights; and a sum must not change when every chunk
-    # holds such an element with weight 0.
+def test_bce_plain_chunks_give_the_general_bits(dtype, labels):
+    # Chunks whose inputs all lie in [2^-29, 1) (float32 kernels) or [2^-144, 1)
+    # (float64) take loops without the -100 clamp, the tiny-x care and, for float32, the
+    # d/dx eps (kernels.inc.h, range_bad_loop's `plain`), for hard labels, soft ones and
+    # label smoothing alike. An element's bits must not depend on that: the same
+    # elements in chunks that also hold a 0 or a 1 (which take the general loops) must
+    # give the same loss, value_and_grad and grad, with and without weights; and a sum
+    # must not change when every chunk holds such an element with weight 0.
     dtype = np.dtype(dtype)
     rng = np.random.default_rng(13)
     n = 5000
@@ -524,12 +525,15 @@ def test_bce_plain_chunks_give_the_general_bits(dtype):
         low = 2.0**-24  # the smallest float16 (a subnormal), still in float32's range
     x[[5, 1000, 4321]] = [low, _next_below_one(dtype), np.nextafter(dtype.type(low), dtype.type(1))]
     t = rng.integers(0, 2, n).astype(dtype)
+    if labels == "soft":
+        t = random_targets(rng, n, dtype)
+    ls = {"label_smoothing": 0.1} if labels == "smoothed" else {}
     w = rng.uniform(0.1, 3, n).astype(dtype)
     edge = x.copy()
     edge[::97] = np.resize(np.asarray([0, 1], dtype), edge[::97].size)  # in every chunk
     keep = np.ones(n, bool)
     keep[::97] = False
-    for kw in ({}, {"weight": w}):
+    for kw in (ls, {"weight": w, **ls}):
         assert_bitwise_equal(BCE(x, t, reduction="none", **kw)[keep],
                              BCE(edge, t, reduction="none", **kw)[keep])
         vg, vg_edge = (cbce.binary_cross_entropy_value_and_grad(a, t, reduction="none", **kw)
@@ -541,5 +545,5 @@ def test_bce_plain_chunks_give_the_general_bits(dtype):
     w0 = w.copy()
     w0[~keep] = 0
     for reduction in ("sum", "mean"):
-        assert_bitwise_equal(BCE(x, t, weight=w0, reduction=reduction),
-                             BCE(edge, t, weight=w0, reduction=reduction))
+        assert_bitwise_equal(BCE(x, t, weight=w0, reduction=reduction, **ls),
+                             BCE(edge, t, weight=w0, reduction=reduction, **ls))

@@ -110,17 +110,23 @@ CBCE_INLINE cbce_dd cbce_ew_mul_wg(cbce_dd v, double w, double g)
 
 /* BCE loss times w: -w*(t*max(log x,-100) + (1-t)*max(log(1-x),-100)),
  * x, t in [0, 1] only (the kernels reject anything else, NaN included,
- * before any math: the BCE losses have no NaN selects). Both terms have the sign of -1 (no cancellation):
+ * before any math: the BCE losses have no NaN selects), from the pairs of
+ * the two clamped logs. Both terms have the sign of -1 (no cancellation):
  * relative error ~2^-100 before the final rounding. 1 - t is kept as an
  * exact pair. w multiplies the logs before t does, so that t*(-log x) of a
  * subnormal t is rounded only once, in the final sum. */
-CBCE_INLINE double cbce_ew_bce_loss_w(double x, double t, double w)
+CBCE_INLINE double cbce_ew_bce_from_logs_w(cbce_dd lx, cbce_dd l1mx, double t, double w)
 {
-    cbce_dd a = cbce_dd_mul_f(cbce_ew_clamp_log(cbce_ew_logx(x)), w);
-    cbce_dd b = cbce_dd_mul_f(cbce_ew_clamp_log(cbce_ew_log1mx(x)), w);
+    cbce_dd a = cbce_dd_mul_f(lx, w), b = cbce_dd_mul_f(l1mx, w);
     cbce_dd omt = cbce_two_sum(1.0, -t);
     cbce_dd r = cbce_dd_add(cbce_dd_mul_d(a, t), cbce_dd_mul(b, omt));
     return -(r.hi + r.lo);
+}
+
+CBCE_INLINE double cbce_ew_bce_loss_w(double x, double t, double w)
+{
+    return cbce_ew_bce_from_logs_w(cbce_ew_clamp_log(cbce_ew_logx(x)),
+                                   cbce_ew_clamp_log(cbce_ew_log1mx(x)), t, w);
 }
 
 CBCE_INLINE double cbce_ew_bce_loss(double x, double t)
@@ -158,9 +164,9 @@ CBCE_INLINE double cbce_ew_bce_loss_hard(double x, double t)
  * the range check (CBCE_EW_PLAIN_MIN; float32 has its own bound). */
 #define CBCE_EW_PLAIN_MIN 0x1p-144
 
-/* cbce_ew_bce_loss_hard_w for plain x (above): without the log's
- * subnormal scaling and the clamp, which change nothing there, so the same
- * value bit for bit. */
+/* cbce_ew_bce_loss_hard_w and cbce_ew_bce_loss_w for plain x (above):
+ * without the logs' subnormal scaling and clamps, which change nothing
+ * there, so the same values bit for bit. */
 CBCE_INLINE double cbce_ew_bce_loss_hard_plain_w(double x, double t, double w)
 {
     cbce_mask one = cbce_m_lt(0.5, t);
@@ -168,6 +174,13 @@ CBCE_INLINE double cbce_ew_bce_loss_hard_plain_w(double x, double t, double w)
     cbce_dd l = cbce_log01_dd_normal(cbce_blend(one, x, m.hi), cbce_blend(one, 0.0, m.lo), 0.0);
     l = cbce_dd_mul_f(l, w);
     return -(l.hi + l.lo);
+}
+
+CBCE_INLINE double cbce_ew_bce_loss_plain_w(double x, double t, double w)
+{
+    cbce_dd m = cbce_two_sum(1.0, -x);
+    return cbce_ew_bce_from_logs_w(cbce_log01_dd_normal(x, 0.0, 0.0),
+                                   cbce_log01_dd_normal(m.hi, m.lo, 0.0), t, w);
 }
 
 /* BCE d/dx times w, then g: (x - t) / max(x*(1-x), eps) * w * g, eps =

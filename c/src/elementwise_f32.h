@@ -92,21 +92,32 @@ CBCE_INLINE double cbce_ew32_bce_loss_hard(double x, double t)
 }
 
 /* Inputs the float32 BCE kernels call "plain" (they test it per chunk with
- * the range check): x in [2^-29, 1). Then 1 - x is exact (c = 0), the log
- * argument y (x or 1 - x) is in [2^-29, 1 - 2^-29], so log y is in
+ * the range check): x in [2^-29, 1). Then 1 - x is exact (c = 0), both log
+ * arguments (x and 1 - x) are in [2^-29, 1 - 2^-29], so their logs are in
  * [-20.2, -1.8e-9]: never clamped, never zero; and x*(1-x) >= 1.8e-9 is
  * never below the d/dx eps. */
 #define CBCE_EW32_PLAIN_MIN 0x1p-29
 
-/* cbce_ew32_bce_loss_hard for plain x: -log y with no correction, clamp
- * or zero-sign care, and the minus folded into the constants
- * (cbce_p_log1p_s_signed; -(a + b) = (-a) + (-b) exactly, and no term
- * is -0 and no sum 0 here), so the same value bit for bit. */
+/* -log y for such an argument: cbce_ew32_log01(y, 0) negated, with no
+ * clamp and the minus folded into the constants (cbce_p_log1p_s_signed;
+ * -(a + b) = (-a) + (-b) exactly for a sum that is not 0). */
+CBCE_INLINE double cbce_ew32_neglog_plain(double y)
+{
+    double f, k = cbce_p_log_reduce(y, &f);
+    return k * -CBCE_LN2 + cbce_p_log1p_s_signed(f / (2.0 + f), -1.0);
+}
+
+/* The BCE losses for plain x: cbce_ew32_bce_loss_hard and cbce_ew32_bce_loss
+ * bit for bit (-(t*l1 + (1-t)*l2) is t*(-l1) + (1-t)*(-l2) exactly: the sum
+ * is not 0, since l2 < 0 and t = 0 where 1 - t = 1). */
 CBCE_INLINE double cbce_ew32_bce_loss_hard_plain(double x, double t)
 {
-    cbce_mask one = cbce_m_lt(0.5, t);
-    double f, k = cbce_p_log_reduce(cbce_blend(one, x, 1.0 - x), &f);
-    return k * -CBCE_LN2 + cbce_p_log1p_s_signed(f / (2.0 + f), -1.0);
+    return cbce_ew32_neglog_plain(cbce_blend(cbce_m_lt(0.5, t), x, 1.0 - x));
+}
+
+CBCE_INLINE double cbce_ew32_bce_loss_plain(double x, double t)
+{
+    return t * cbce_ew32_neglog_plain(x) + (1.0 - t) * cbce_ew32_neglog_plain(1.0 - x);
 }
 
 /* BCE d/dx: (x - t) / max(x*(1-x), eps). */
@@ -206,6 +217,11 @@ CBCE_INLINE double cbce_ew32_bce_dx_wg(double x, double t, double w, double g)
 CBCE_INLINE double cbce_ew32_bce_loss_hard_plain_w(double x, double t, double w)
 {
     return w * cbce_ew32_bce_loss_hard_plain(x, t);
+}
+
+CBCE_INLINE double cbce_ew32_bce_loss_plain_w(double x, double t, double w)
+{
+    return w * cbce_ew32_bce_loss_plain(x, t);
 }
 
 CBCE_INLINE double cbce_ew32_bce_dx_plain_wg(double x, double t, double w, double g)

@@ -331,29 +331,36 @@ static void FN(smooth_loop)(ptrdiff_t n, const CBCE_T *restrict t, double a, dou
 #define GRAD(e) gout[i] = (e);
 
 MATH_LOOP(bce_loss_loop, LOSS(EW(bce_loss_w)(xi, tt, w[i])))
-/* chunks of hard labels without smoothing (a = 1, b = 0): one log per
- * element, the same values (EW(bce_loss_hard_w)) */
-MATH_LOOP(bce_loss_hard_loop, LOSS(EW(bce_loss_hard_w)(xi, tt, w[i])))
-/* ... whose weights are all 1 (or absent): the same values, w = 1 folded */
-MATH_LOOP(bce_loss_hard_unit_loop, LOSS(EW(bce_loss_hard_w)(xi, tt, 1.0)))
-/* ... whose inputs are all plain (range_bad_loop): the same values */
-MATH_LOOP(bce_loss_hard_plain_loop, LOSS(EW(bce_loss_hard_plain_w)(xi, tt, w[i])))
-MATH_LOOP(bce_loss_hard_plain_unit_loop, LOSS(EW(bce_loss_hard_plain_w)(xi, tt, 1.0)))
 MATH_LOOP(bce_dx_loop, GRAD(EW(bce_dx_wg)(xi, tt, w[i], g[i])))
 MATH_LOOP(bce_dx_unit_loop, GRAD(EW(bce_dx_wg)(xi, tt, 1.0, g[i])))
 MATH_LOOP(bce_dt_loop, GRAD((EW(bce_dt)(xi) * w[i]) * g[i]))
-MATH_LOOP(bce_loss_hard_dx_loop,
-          LOSS(EW(bce_loss_hard_w)(xi, tt, w[i])) GRAD(EW(bce_dx_wg)(xi, tt, w[i], g[i])))
-MATH_LOOP(bce_loss_hard_unit_dx_loop,
-          LOSS(EW(bce_loss_hard_w)(xi, tt, 1.0)) GRAD(EW(bce_dx_wg)(xi, tt, 1.0, g[i])))
-MATH_LOOP(bce_loss_hard_plain_dx_loop, LOSS(EW(bce_loss_hard_plain_w)(xi, tt, w[i]))
-                                           GRAD(EW(bce_dx_plain_wg)(xi, tt, w[i], g[i])))
-MATH_LOOP(bce_loss_hard_plain_unit_dx_loop, LOSS(EW(bce_loss_hard_plain_w)(xi, tt, 1.0))
-                                                GRAD(EW(bce_dx_plain_wg)(xi, tt, 1.0, g[i])))
 MATH_LOOP(bce_loss_dx_loop,
           LOSS(EW(bce_loss_w)(xi, tt, w[i])) GRAD(EW(bce_dx_wg)(xi, tt, w[i], g[i])))
 MATH_LOOP(bce_loss_dt_loop,
           LOSS(EW(bce_loss_w)(xi, tt, w[i])) GRAD((EW(bce_dt)(xi) * w[i]) * g[i]))
+/* chunks of hard labels without smoothing (a = 1, b = 0): one log per
+ * element, the same values (EW(bce_loss_hard_w)); "unit": whose weights
+ * are all 1 (or absent), w = 1 folded */
+MATH_LOOP(bce_loss_hard_loop, LOSS(EW(bce_loss_hard_w)(xi, tt, w[i])))
+MATH_LOOP(bce_loss_hard_unit_loop, LOSS(EW(bce_loss_hard_w)(xi, tt, 1.0)))
+MATH_LOOP(bce_loss_hard_dx_loop,
+          LOSS(EW(bce_loss_hard_w)(xi, tt, w[i])) GRAD(EW(bce_dx_wg)(xi, tt, w[i], g[i])))
+MATH_LOOP(bce_loss_hard_unit_dx_loop,
+          LOSS(EW(bce_loss_hard_w)(xi, tt, 1.0)) GRAD(EW(bce_dx_wg)(xi, tt, 1.0, g[i])))
+/* chunks whose inputs are all plain (range_bad_loop): the same values
+ * without the clamps and the care for tiny x (EW(*_plain*)), for the loss
+ * and d/dx, with soft or hard labels */
+MATH_LOOP(bce_loss_plain_loop, LOSS(EW(bce_loss_plain_w)(xi, tt, w[i])))
+MATH_LOOP(bce_dx_plain_loop, GRAD(EW(bce_dx_plain_wg)(xi, tt, w[i], g[i])))
+MATH_LOOP(bce_dx_plain_unit_loop, GRAD(EW(bce_dx_plain_wg)(xi, tt, 1.0, g[i])))
+MATH_LOOP(bce_loss_plain_dx_loop, LOSS(EW(bce_loss_plain_w)(xi, tt, w[i]))
+                                      GRAD(EW(bce_dx_plain_wg)(xi, tt, w[i], g[i])))
+MATH_LOOP(bce_loss_hard_plain_loop, LOSS(EW(bce_loss_hard_plain_w)(xi, tt, w[i])))
+MATH_LOOP(bce_loss_hard_plain_unit_loop, LOSS(EW(bce_loss_hard_plain_w)(xi, tt, 1.0)))
+MATH_LOOP(bce_loss_hard_plain_dx_loop, LOSS(EW(bce_loss_hard_plain_w)(xi, tt, w[i]))
+                                           GRAD(EW(bce_dx_plain_wg)(xi, tt, w[i], g[i])))
+MATH_LOOP(bce_loss_hard_plain_unit_dx_loop, LOSS(EW(bce_loss_hard_plain_w)(xi, tt, 1.0))
+                                                GRAD(EW(bce_dx_plain_wg)(xi, tt, 1.0, g[i])))
 MATH_LOOP(logits_loss_loop, LOSS(EW(logits_loss_w)(xi, tt, pw[i], w[i])))
 /* chunks whose weights and pos_weights are all 1 (the default): the same
  * values without the factors' work */
@@ -381,33 +388,39 @@ typedef void (*FN(math_loop))(ptrdiff_t n, const CBCE_T *restrict x, const CBCE_
 
 /* The loop for a chunk: what is computed, for which loss and operand, and
  * whether the chunk has only hard labels (BCE), only plain inputs (BCE,
- * range_bad_loop; used with hard labels) and only unit factors (all
- * weights and, for logits, pos_weights 1 or absent). */
+ * range_bad_loop) and only unit factors (all weights and, for logits,
+ * pos_weights 1 or absent). */
 static FN(math_loop) FN(pick_loop)(int is_bce, int do_loss, int do_grad, int wrt_target,
                                    int hard, int plain, int unit)
 {
-    /* BCE with hard labels, [plain][unit] */
+    /* BCE, by [plain][unit] */
     static const FN(math_loop) hard_loss[2][2] = {
         {FN(bce_loss_hard_loop), FN(bce_loss_hard_unit_loop)},
         {FN(bce_loss_hard_plain_loop), FN(bce_loss_hard_plain_unit_loop)}};
     static const FN(math_loop) hard_loss_dx[2][2] = {
         {FN(bce_loss_hard_dx_loop), FN(bce_loss_hard_unit_dx_loop)},
         {FN(bce_loss_hard_plain_dx_loop), FN(bce_loss_hard_plain_unit_dx_loop)}};
+    static const FN(math_loop) dx[2][2] = {{FN(bce_dx_loop), FN(bce_dx_unit_loop)},
+                                           {FN(bce_dx_plain_loop), FN(bce_dx_plain_unit_loop)}};
     plain = plain != 0;
     unit = unit != 0;
     if (do_loss && do_grad) {
         if (is_bce)
             return wrt_target ? FN(bce_loss_dt_loop)
                    : hard     ? hard_loss_dx[plain][unit]
+                   : plain    ? FN(bce_loss_plain_dx_loop)
                               : FN(bce_loss_dx_loop);
         return wrt_target ? FN(logits_loss_dt_loop)
                           : unit ? FN(logits_loss_unit_dx_loop) : FN(logits_loss_dx_loop);
     }
     if (do_loss) {
-        if (is_bce) return hard ? hard_loss[plain][unit] : FN(bce_loss_loop);
+        if (is_bce)
+            return hard    ? hard_loss[plain][unit]
+                   : plain ? FN(bce_loss_plain_loop)
+                           : FN(bce_loss_loop);
         return unit ? FN(logits_loss_unit_loop) : FN(logits_loss_loop);
     }
-    if (is_bce) return wrt_target ? FN(bce_dt_loop) : unit ? FN(bce_dx_unit_loop) : FN(bce_dx_loop);
+    if (is_bce) return wrt_target ? FN(bce_dt_loop) : dx[plain][unit];
     return wrt_target ? FN(logits_dt_loop) : unit ? FN(logits_dx_unit_loop) : FN(logits_dx_loop);
 }
 

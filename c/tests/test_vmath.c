@@ -303,8 +303,10 @@ static void check_bce(double x, double t)
     if (x >= CBCE_EW_PLAIN_MIN && x < 1.0) {
         double h0 = cbce_ew_bce_loss_hard(x, 0.0), p0 = cbce_ew_bce_loss_hard_plain_w(x, 0.0, 1.0);
         double h1 = cbce_ew_bce_loss_hard(x, 1.0), p1 = cbce_ew_bce_loss_hard_plain_w(x, 1.0, 1.0);
+        double g = cbce_ew_bce_loss(x, t), p = cbce_ew_bce_loss_plain_w(x, t, 1.0);
         check_special("bce_loss_hard_plain f64 == bce_loss_hard",
                       memcmp(&h0, &p0, sizeof h0) == 0 && memcmp(&h1, &p1, sizeof h1) == 0);
+        check_special("bce_loss_plain f64 == bce_loss", memcmp(&g, &p, sizeof g) == 0);
     }
     /* float32 inputs, widened; the float32 kernels' formulas; one rounding */
     r = ref_bce_loss(xf, tf);
