@@ -51,38 +51,42 @@ static int same_bits(double a, double b)
  * up to 1, exclusive) and a target t: the plain loss and d/dx are the
  * general ones bit for bit, with and without a weight (f32 and f64), and
  * for t in {0, 1} the plain hard-label loss is the hard-label one. */
-static int plain32_ok(double x, double t, double w, double g)
-{
-    int ok = same_bits(cbce_ew32_bce_loss_plain_w(x, t, w), cbce_ew32_bce_loss_w(x, t, w)) &&
-             same_bits(cbce_ew32_bce_dx_plain_wg(x, t, w, g), cbce_ew32_bce_dx_wg(x, t, w, g));
-    if (t == 0.0 || t == 1.0)
-        ok = ok && same_bits(cbce_ew32_bce_loss_hard_plain_w(x, t, w),
-                             cbce_ew32_bce_loss_hard_w(x, t, w));
-    return ok;
-}
+/* the plain functions of one dtype and the general ones they must equal */
+typedef struct plain_fns {
+    double (*loss_plain)(double, double, double), (*loss)(double, double, double);
+    double (*hard_plain)(double, double, double), (*hard)(double, double, double);
+    double (*dx_plain)(double, double, double, double), (*dx)(double, double, double, double);
+} plain_fns;
 
-static int plain64_ok(double x, double t, double w, double g)
+static const plain_fns plain32 = {cbce_ew32_bce_loss_plain_w,      cbce_ew32_bce_loss_w,
+                                  cbce_ew32_bce_loss_hard_plain_w, cbce_ew32_bce_loss_hard_w,
+                                  cbce_ew32_bce_dx_plain_wg,       cbce_ew32_bce_dx_wg};
+static const plain_fns plain64 = {cbce_ew_bce_loss_plain_w,      cbce_ew_bce_loss_w,
+                                  cbce_ew_bce_loss_hard_plain_w, cbce_ew_bce_loss_hard_w,
+                                  cbce_ew_bce_dx_plain_wg,       cbce_ew_bce_dx_wg};
+
+static int plain_ok(const plain_fns *f, double x, double t, double w, double g)
 {
-    int ok = same_bits(cbce_ew_bce_loss_plain_w(x, t, w), cbce_ew_bce_loss_w(x, t, w)) &&
-             same_bits(cbce_ew_bce_dx_plain_wg(x, t, w, g), cbce_ew_bce_dx_wg(x, t, w, g));
-    if (t == 0.0 || t == 1.0)
-        ok = ok && same_bits(cbce_ew_bce_loss_hard_plain_w(x, t, w),
-                             cbce_ew_bce_loss_hard_w(x, t, w));
+    int ok = same_bits(f->loss_plain(x, t, w), f->loss(x, t, w)) &&
+             same_bits(f->dx_plain(x, t, w, g), f->dx(x, t, w, g));
+    if (t == 0.0 || t == 1.0) ok = ok && same_bits(f->hard_plain(x, t, w), f->hard(x, t, w));
     return ok;
 }
 
 static void plain_point(double x, double t)
 {
-    if (x >= CBCE_EW32_PLAIN_MIN && x < 1.0) {
+    static const struct {
+        const char *name;
+        double min;
+        const plain_fns *f;
+    } dtypes[] = {{"f32", CBCE_EW32_PLAIN_MIN, &plain32}, {"f64", CBCE_EW_PLAIN_MIN, &plain64}};
+    size_t i;
+    for (i = 0; i < 2; i++) {
+        if (!(x >= dtypes[i].min && x < 1.0)) continue;
         plain_n++;
-        if (!plain32_ok(x, t, 1.0, 1.0) || !plain32_ok(x, t, 0.3711, 1.7)) {
-            if (plain_bad++ < 10) printf("FAIL f32 plain(x=%a, t=%a) differs\n", x, t);
-        }
-    }
-    if (x >= CBCE_EW_PLAIN_MIN && x < 1.0) {
-        plain_n++;
-        if (!plain64_ok(x, t, 1.0, 1.0) || !plain64_ok(x, t, 0.3711, 1.7)) {
-            if (plain_bad++ < 10) printf("FAIL f64 plain(x=%a, t=%a) differs\n", x, t);
+        if (!plain_ok(dtypes[i].f, x, t, 1.0, 1.0) || !plain_ok(dtypes[i].f, x, t, 0.3711, 1.7)) {
+            if (plain_bad++ < 10)
+                printf("FAIL %s plain(x=%a, t=%a) differs\n", dtypes[i].name, x, t);
         }
     }
 }
