@@ -547,3 +547,54 @@ def test_bce_plain_chunks_give_the_general_bits(dtype, labels):
     for reduction in ("sum", "mean"):
         assert_bitwise_equal(BCE(x, t, weight=w0, reduction=reduction, **ls),
                              BCE(edge, t, weight=w0, reduction=reduction, **ls))
+
+
+@pytest.mark.parametrize("dtype", ALL_FLOAT_DTYPES)
+def test_logits_plain_chunks_give_the_general_bits(dtype):
+    # Chunks whose logits all have |x| <= 708 (float32 kernels) or 700 (float64, whose
+    # targets and pos_weights must also be below 2^480 in magnitude) take loops without
+    # the selects for huge, infinite and NaN operands (kernels.inc.h, logits_plain_loop).
+    # An element's bits must not depend on that: the same elements in chunks that also
+    # hold a logit of 1e4 (or, for float64, a target of 1e200), which take the general
+    # loops, must give the same loss, value_and_grad and grad, with and without factors
+    # (zeros of both signs and targets outside [0, 1] included); and a sum must not
+    # change when every chunk holds such an element with weight 0.
+    dtype = np.dtype(dtype)
+    rng = np.random.default_rng(14)
+    n = 5000
+    x = random_logits(rng, n, dtype, lo=-10, hi=2.5)
+    top = 700.0 if dtype == np.float64 else 708.0
+    if dtype == np.float16:
+        top = 704.0  # the float16 below 708
+    x[[3, 4, 5, 6]] = [top, -top, 0.0, -0.0]
+    t = random_targets(rng, n, dtype)
+    t[rng.integers(0, n, 300)] = rng.choice([0.0, -0.0, 1.0, 2.0, -1.0], 300)
+    pw = rng.uniform(0, 5, n).astype(dtype)
+    pw[rng.integers(0, n, 100)] = rng.choice([0.0, -0.0, -1.0], 100)
+    w = rng.uniform(0.1, 3, n).astype(dtype)
+    keep = np.ones(n, bool)
+    keep[::97] = False
+    edges = []
+    edge_x = x.copy()
+    edge_x[::97] = np.resize(np.asarray([1e4, -1e4], dtype), edge_x[::97].size)
+    edges.append((edge_x, t))
+    if dtype == np.float64:
+        edge_t = t.copy()
+        edge_t[::97] = 1e200
+        edges.append((x, edge_t))
+    for ex, et in edges:
+        for kw in ({}, {"pos_weight": pw}, {"weight": w, "pos_weight": pw}):
+            assert_bitwise_equal(BCEL(x, t, reduction="none", **kw)[keep],
+                                 BCEL(ex, et, reduction="none", **kw)[keep])
+            vg = cbce.binary_cross_entropy_with_logits_value_and_grad(x, t, reduction="none", **kw)
+            vg_edge = cbce.binary_cross_entropy_with_logits_value_and_grad(
+                ex, et, reduction="none", **kw)
+            assert_bitwise_equal(vg[0][keep], vg_edge[0][keep])
+            assert_bitwise_equal(vg[1][keep], vg_edge[1][keep])
+            grad = cbce.binary_cross_entropy_with_logits_grad(x, t, reduction="none", **kw)
+            assert_bitwise_equal(grad, vg[1])
+        w0 = w.copy()
+        w0[~keep] = 0
+        for reduction in ("sum", "mean"):
+            assert_bitwise_equal(BCEL(x, t, weight=w0, pos_weight=pw, reduction=reduction),
+                                 BCEL(ex, et, weight=w0, pos_weight=pw, reduction=reduction))

@@ -290,6 +290,9 @@ CBCE_INLINE double cbce_ew_mul_lim(double c, double a)
  *   1 ulp scaled, bound 4).
  * Limits: l(+inf,1) = 0, l(+inf,t<1) = +inf, l(-inf,0) = 0, l(-inf,t>0) = +inf.
  * NaN in any argument gives NaN. */
+CBCE_INLINE double cbce_ew_logits_loss_dd(double as, cbce_mask pos, double ts, double ps,
+                                          double w, cbce_dd sp, double sc);
+
 CBCE_INLINE double cbce_ew_logits_loss_w(double x, double t, double pw, double w)
 {
     double a = cbce_vabs(x);
@@ -298,6 +301,37 @@ CBCE_INLINE double cbce_ew_logits_loss_w(double x, double t, double pw, double w
     double as = cbce_blend(a_ok, a, 1.0), ts = cbce_blend(ok, t, 0.5), ps = cbce_blend(ok, pw, 1.0);
     double sc;
     cbce_dd sp = cbce_softplus_neg_dd_scaled(as, &sc);
+    double dd = cbce_ew_logits_loss_dd(as, pos, ts, ps, w, sp, sc);
+    /* plain path: infinite or huge operands. softplus(-a) is the pair's
+     * value when a is in range (t or pw is not), else 0 (a > 2^480). */
+    double spp = cbce_blend(a_ok, (sp.hi + sp.lo) * sc, 0.0);
+    double cp = cbce_blend(pos, 1.0 - t, pw * t);
+    double lwp = 1.0 + (pw - 1.0) * t;
+    double plain = (cbce_ew_mul_lim(cp, a) + lwp * spp) * w;
+    double out = cbce_blend(ok, dd, plain);
+    return cbce_blend(cbce_m_nan(x), x, out);
+}
+
+/* Inputs the float64 logits kernels call "plain" (they test it per chunk):
+ * |x| <= CBCE_TINY_EXP_ARG (700), t and pw finite and below CBCE_EW_DD_MAX
+ * in magnitude: then the pair path is taken, exp(-|x|) is normal (scale
+ * 1) and no NaN is re-selected. */
+#define CBCE_EW_LOGITS_PLAIN_MAX CBCE_TINY_EXP_ARG
+
+/* cbce_ew_logits_loss_w for plain operands (above): its pair path alone,
+ * so the same value bit for bit. */
+CBCE_INLINE double cbce_ew_logits_loss_plain_w(double x, double t, double pw, double w)
+{
+    double a = cbce_vabs(x);
+    return cbce_ew_logits_loss_dd(a, cbce_m_lt(0.0, x), t, pw, w, cbce_softplus_neg_dd_plain(a),
+                                  1.0);
+}
+
+/* The pair path of the loss: a = |x|, pos = (x > 0), t, pw and w in its
+ * range, sp * sc = softplus(-a) as the scaled pair. */
+CBCE_INLINE double cbce_ew_logits_loss_dd(double as, cbce_mask pos, double ts, double ps,
+                                          double w, cbce_dd sp, double sc)
+{
     /* unit case */
     cbce_dd omt = cbce_two_sum(1.0, -ts);
     double ch = cbce_blend(pos, omt.hi, ts), cl = cbce_blend(pos, omt.lo, 0.0);
@@ -311,15 +345,7 @@ CBCE_INLINE double cbce_ew_logits_loss_w(double x, double t, double pw, double w
     cbce_dd ca = cbce_dd_sel(pos, cbce_dd_mul_d(omt, as), cbce_dd_mul_d(cbce_two_prod(ts, as), ps));
     cbce_dd lsp = cbce_dd_mul(lw, sp);
     cbce_dd r = cbce_dd_add(cbce_dd_mul_f(ca, w), cbce_dd_mul_f(cbce_dd_mul_f(lsp, w), sc));
-    double dd = cbce_blend(cbce_m_zero(ps - 1.0) & cbce_m_zero(w - 1.0), unit, r.hi + r.lo);
-    /* plain path: infinite or huge operands. softplus(-a) is the pair's
-     * value when a is in range (t or pw is not), else 0 (a > 2^480). */
-    double spp = cbce_blend(a_ok, (sp.hi + sp.lo) * sc, 0.0);
-    double cp = cbce_blend(pos, 1.0 - t, pw * t);
-    double lwp = 1.0 + (pw - 1.0) * t;
-    double plain = (cbce_ew_mul_lim(cp, a) + lwp * spp) * w;
-    double out = cbce_blend(ok, dd, plain);
-    return cbce_blend(cbce_m_nan(x), x, out);
+    return cbce_blend(cbce_m_zero(ps - 1.0) & cbce_m_zero(w - 1.0), unit, r.hi + r.lo);
 }
 
 /* The logits loss for pw == 1 and w == 1: cbce_ew_logits_loss_w's value
@@ -344,6 +370,9 @@ CBCE_INLINE double cbce_ew_logits_loss(double x, double t, double pw)
  *   g, from the sigmoid pair s alone.
  * - otherwise: lw = 1 + (pw-1)*t and pw*t as exact pairs, times w and g.
  * Limits: 1 - t at +inf, -pw*t at -inf. Error ~0.5 ulp of the larger term. */
+CBCE_INLINE double cbce_ew_logits_dx_dd(cbce_mask pos, double ts, double ps, double w, double g,
+                                        cbce_dd s, double sc);
+
 CBCE_INLINE double cbce_ew_logits_dx_wg(double x, double t, double pw, double w, double g)
 {
     double a = cbce_vabs(x);
@@ -352,6 +381,30 @@ CBCE_INLINE double cbce_ew_logits_dx_wg(double x, double t, double pw, double w,
     double as = cbce_blend(a_ok, a, 1.0), ts = cbce_blend(ok, t, 0.5), ps = cbce_blend(ok, pw, 1.0);
     double sc;
     cbce_dd s = cbce_sigmoid_neg_dd_scaled(as, &sc);
+    double dd = cbce_ew_logits_dx_dd(pos, ts, ps, w, g, s, sc);
+    /* plain path: sigmoid(-a) from the pair when a is in range, else 0
+     * (a > 2^480: the limit at infinity) */
+    double sp = cbce_blend(a_ok, (s.hi + s.lo) * sc, 0.0);
+    double lwp = 1.0 + (pw - 1.0) * t;
+    double lwsp = lwp * sp;
+    double plain = (cbce_blend(pos, (1.0 - t) - lwsp, lwsp - pw * t) * w) * g;
+    double out = cbce_blend(ok, dd, plain);
+    return cbce_blend(cbce_m_nan(x), x, out);
+}
+
+/* cbce_ew_logits_dx_wg for plain operands (CBCE_EW_LOGITS_PLAIN_MAX): its
+ * pair path alone, so the same value bit for bit. */
+CBCE_INLINE double cbce_ew_logits_dx_plain_wg(double x, double t, double pw, double w, double g)
+{
+    return cbce_ew_logits_dx_dd(cbce_m_lt(0.0, x), t, pw, w, g,
+                                cbce_sigmoid_neg_dd_plain(cbce_vabs(x)), 1.0);
+}
+
+/* The pair path of d/dx: pos = (x > 0), t, pw, w, g in its range, s * sc =
+ * sigmoid(-|x|) as the scaled pair. */
+CBCE_INLINE double cbce_ew_logits_dx_dd(cbce_mask pos, double ts, double ps, double w, double g,
+                                        cbce_dd s, double sc)
+{
     cbce_dd omt = cbce_two_sum(1.0, -ts);
     /* unit case */
     cbce_dd sg = cbce_dd_mul_f(cbce_dd_mul_f(s, g), sc), tp, cu;
@@ -365,16 +418,8 @@ CBCE_INLINE double cbce_ew_logits_dx_wg(double x, double t, double pw, double w,
     cbce_dd lwsg = cbce_dd_mul_f(cbce_ew_mul_wg(lws, w, g), sc);
     cbce_dd r = cbce_dd_add(cbce_ew_mul_wg(c, w, g),
                             cbce_dd_sel(pos, cbce_dd_neg(lwsg), lwsg));
-    double dd = cbce_blend(cbce_m_zero(ps - 1.0) & cbce_m_zero(w - 1.0), ru.hi + ru.lo,
-                           r.hi + r.lo);
-    /* plain path: sigmoid(-a) from the pair when a is in range, else 0
-     * (a > 2^480: the limit at infinity) */
-    double sp = cbce_blend(a_ok, (s.hi + s.lo) * sc, 0.0);
-    double lwp = 1.0 + (pw - 1.0) * t;
-    double lwsp = lwp * sp;
-    double plain = (cbce_blend(pos, (1.0 - t) - lwsp, lwsp - pw * t) * w) * g;
-    double out = cbce_blend(ok, dd, plain);
-    return cbce_blend(cbce_m_nan(x), x, out);
+    return cbce_blend(cbce_m_zero(ps - 1.0) & cbce_m_zero(w - 1.0), ru.hi + ru.lo,
+                      r.hi + r.lo);
 }
 
 CBCE_INLINE double cbce_ew_logits_dx(double x, double t, double pw)

@@ -144,53 +144,93 @@ CBCE_INLINE double cbce_ew32_bce_dt(double x)
 
 /* ---- BCE with logits -------------------------------------------------------- */
 
-/* For a = |x| >= 0: *sp = softplus(-a) = log1p(e), e = exp(-a), and the
+/* For e = exp(-a), a = |x| >= 0: *sp = softplus(-a) = log1p(e), and the
  * return value sigmoid(-a) = e/(1+e), from one division: log1p(e) =
  * 2 atanh(e/(2+e)) (e in (0, 1]: no exponent reduction, and no rounding of
  * 1 + e enters), and r = 1/((2+e)*(1+e)) gives e/(2+e) = (e*(1+e))*r and
  * e/(1+e) = (e*(2+e))*r (a few double ulps each). */
-CBCE_INLINE double cbce_ew32_logits_core(double a, double *sp)
+CBCE_INLINE double cbce_ew32_logits_core(double e, double *sp)
 {
-    double e = cbce_p_exp_neg(a);
     double u = 1.0 + e, d = 2.0 + e;
     double r = 1.0 / (d * u);
     *sp = cbce_p_log1p_s3((e * u) * r);
     return (e * d) * r;
 }
 
-/* Logits loss: x > 0: (1-t)*a + lw*sp; x <= 0: pw*t*a + lw*sp, with
+/* Inputs the float32 logits kernels call "plain" (they test it per chunk):
+ * |x| <= 708 (not NaN), where cbce_p_exp_neg clamps nothing and no NaN is
+ * re-selected: the *_plain functions below leave both out and give the
+ * same values bit for bit. */
+#define CBCE_EW32_LOGITS_PLAIN_MAX 708.0
+
+/* The formulas below, given x and the core's results (sp, and s =
+ * sigmoid(-|x|)), for x not NaN:
+ * Logits loss: x > 0: (1-t)*a + lw*sp; x <= 0: pw*t*a + lw*sp, with
  * lw = (1-t) + pw*t (two non-negative terms for pw >= 0: no cancellation,
- * unlike 1 + (pw-1)*t at pw ~ 0, t ~ 1). c*a is 0 when c == 0 (a infinite:
- * the limit). */
-CBCE_INLINE double cbce_ew32_logits_loss(double x, double t, double pw)
+ * unlike 1 + (pw-1)*t at pw ~ 0, t ~ 1). c*a is +0 when c == 0 (a
+ * infinite: the limit), unless `plain` (a constant; |x| <= 708): then the
+ * plain product, which gives the same sum: it differs only for c = -0
+ * (x <= 0, pw*t = -0: t or pw is +-0, the product of two float32 values
+ * being exact), and there lw*sp is not -0, so -0 + lw*sp and +0 + lw*sp
+ * agree: lw = 1 when t = +-0; when pw = +-0, lw = 1 - t is +0, positive,
+ * or at most -2^-23, and sp >= e^-708 is normal, so no product with it
+ * underflows to -0. */
+CBCE_INLINE double cbce_ew32_logits_loss_of(double x, double t, double pw, double sp, int plain)
 {
-    double a = cbce_vabs(x), sp;
     cbce_mask pos = cbce_m_lt(0.0, x);
-    double omt = 1.0 - t, pt = pw * t;
-    (void)cbce_ew32_logits_core(a, &sp);
-    double v = cbce_ew_mul_lim(cbce_blend(pos, omt, pt), a) + (omt + pt) * sp;
-    return cbce_blend(cbce_m_nan(x), x, v);
+    double omt = 1.0 - t, pt = pw * t, c = cbce_blend(pos, omt, pt), a = cbce_vabs(x);
+    return (plain ? c * a : cbce_ew_mul_lim(c, a)) + (omt + pt) * sp;
 }
 
-/* Logits d/dx: x > 0: (1-t) - lw*s; x <= 0: lw*s - pw*t, s = sigmoid(-a). */
-CBCE_INLINE double cbce_ew32_logits_dx(double x, double t, double pw)
+/* Logits d/dx: x > 0: (1-t) - lw*s; x <= 0: lw*s - pw*t. */
+CBCE_INLINE double cbce_ew32_logits_dx_of(double x, double t, double pw, double s)
 {
-    double a = cbce_vabs(x), sp;
     cbce_mask pos = cbce_m_lt(0.0, x);
     double omt = 1.0 - t, pt = pw * t;
-    double lws = (omt + pt) * cbce_ew32_logits_core(a, &sp);
-    double v = cbce_blend(pos, omt - lws, lws - pt);
-    return cbce_blend(cbce_m_nan(x), x, v);
+    double lws = (omt + pt) * s;
+    return cbce_blend(pos, omt - lws, lws - pt);
 }
 
 /* Logits d/dt: x > 0: -a + (pw-1)*sp; x <= 0: pw*a + (pw-1)*sp. */
+CBCE_INLINE double cbce_ew32_logits_dt_of(double x, double pw, double sp)
+{
+    double a = cbce_vabs(x);
+    return cbce_blend(cbce_m_lt(0.0, x), -a, cbce_ew_mul_lim(pw, a)) + (pw - 1.0) * sp;
+}
+
+/* The three for any x (NaN: x itself) */
+CBCE_INLINE double cbce_ew32_logits_loss(double x, double t, double pw)
+{
+    double sp;
+    (void)cbce_ew32_logits_core(cbce_p_exp_neg(cbce_vabs(x)), &sp);
+    return cbce_blend(cbce_m_nan(x), x, cbce_ew32_logits_loss_of(x, t, pw, sp, 0));
+}
+
+CBCE_INLINE double cbce_ew32_logits_dx(double x, double t, double pw)
+{
+    double sp, s = cbce_ew32_logits_core(cbce_p_exp_neg(cbce_vabs(x)), &sp);
+    return cbce_blend(cbce_m_nan(x), x, cbce_ew32_logits_dx_of(x, t, pw, s));
+}
+
 CBCE_INLINE double cbce_ew32_logits_dt(double x, double pw)
 {
-    double a = cbce_vabs(x), sp;
-    cbce_mask pos = cbce_m_lt(0.0, x);
-    (void)cbce_ew32_logits_core(a, &sp);
-    double v = cbce_blend(pos, -a, cbce_ew_mul_lim(pw, a)) + (pw - 1.0) * sp;
-    return cbce_blend(cbce_m_nan(x), x, v);
+    double sp;
+    (void)cbce_ew32_logits_core(cbce_p_exp_neg(cbce_vabs(x)), &sp);
+    return cbce_blend(cbce_m_nan(x), x, cbce_ew32_logits_dt_of(x, pw, sp));
+}
+
+/* ... and for plain x */
+CBCE_INLINE double cbce_ew32_logits_loss_plain(double x, double t, double pw)
+{
+    double sp;
+    (void)cbce_ew32_logits_core(cbce_p_exp_neg_core(cbce_vabs(x)), &sp);
+    return cbce_ew32_logits_loss_of(x, t, pw, sp, 1);
+}
+
+CBCE_INLINE double cbce_ew32_logits_dx_plain(double x, double t, double pw)
+{
+    double sp, s = cbce_ew32_logits_core(cbce_p_exp_neg_core(cbce_vabs(x)), &sp);
+    return cbce_ew32_logits_dx_of(x, t, pw, s);
 }
 
 /* ---- with the scale factors, in the kernels' calling convention ---------
@@ -243,6 +283,17 @@ CBCE_INLINE double cbce_ew32_logits_loss_unit(double x, double t)
 CBCE_INLINE double cbce_ew32_logits_dx_wg(double x, double t, double pw, double w, double g)
 {
     return (cbce_ew32_logits_dx(x, t, pw) * w) * g;
+}
+
+CBCE_INLINE double cbce_ew32_logits_loss_plain_w(double x, double t, double pw, double w)
+{
+    return w * cbce_ew32_logits_loss_plain(x, t, pw);
+}
+
+CBCE_INLINE double cbce_ew32_logits_dx_plain_wg(double x, double t, double pw, double w,
+                                                double g)
+{
+    return (cbce_ew32_logits_dx_plain(x, t, pw) * w) * g;
 }
 
 CBCE_INLINE double cbce_ew32_logits_dt_wg(double x, double pw, double w, double g)

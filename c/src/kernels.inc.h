@@ -178,11 +178,13 @@ static void lanes_neumaier(ptrdiff_t n, const double *restrict v, double *restri
 typedef uint64_t FN(bits);
 #define ONE_BITS UINT64_C(0x3ff0000000000000)
 #define PLAIN_MIN_BITS (cbce_asu64(CBCE_EW_PLAIN_MIN))
+#define LOGITS_PLAIN_MAX CBCE_EW_LOGITS_PLAIN_MAX
 #define SIGN_SHIFT 63
 #else
 typedef uint32_t FN(bits);
 #define ONE_BITS UINT32_C(0x3f800000)
 #define PLAIN_MIN_BITS (FN(bits_of)((float)CBCE_EW32_PLAIN_MIN))
+#define LOGITS_PLAIN_MAX CBCE_EW32_LOGITS_PLAIN_MAX
 #define SIGN_SHIFT 31
 #endif
 
@@ -248,8 +250,35 @@ static int FN(range_bad_loop)(ptrdiff_t n, const CBCE_T *restrict x, const CBCE_
     return (int)(bad >> SIGN_SHIFT);
 }
 
+/* Nonzero when the chunk is plain for the logits kernels (elementwise*.h):
+ * every |x| <= LOGITS_PLAIN_MAX (not NaN) and, for float64, every |t| and
+ * |pw| (pw NULL: all 1) below CBCE_EW_DD_MAX (not NaN). The integer bits
+ * of |v| against the bound's, by the sign bit of their difference, as
+ * above; x alone decides for float32, whose formulas check nothing else. */
+static int FN(logits_plain_loop)(ptrdiff_t n, const CBCE_T *restrict x, const CBCE_T *restrict t,
+                                 const double *restrict pw)
+{
+    const FN(bits) abs = ~(FN(bits))0 >> 1, xmax = FN(bits_of)((CBCE_T)LOGITS_PLAIN_MAX);
+    ptrdiff_t i;
+    FN(bits) edge = 0;
+    for (i = 0; i < n; i++) edge |= xmax - (FN(bits_of)(x[i]) & abs);
+#if CBCE_IS_F64
+    {
+        const uint64_t vmax = cbce_asu64(CBCE_EW_DD_MAX) - 1;
+        for (i = 0; i < n; i++) edge |= vmax - (FN(bits_of)(t[i]) & abs);
+        if (pw) {
+            for (i = 0; i < n; i++) edge |= vmax - (cbce_asu64(pw[i]) & abs);
+        }
+    }
+#else
+    (void)t, (void)pw;
+#endif
+    return (int)(edge >> SIGN_SHIFT) == 0;
+}
+
 #undef ONE_BITS
 #undef PLAIN_MIN_BITS
+#undef LOGITS_PLAIN_MAX
 #undef SIGN_SHIFT
 
 /* The status of the first offending element (rare path, scalar). */
@@ -362,18 +391,28 @@ MATH_LOOP(bce_loss_hard_plain_dx_loop, LOSS(EW(bce_loss_hard_plain_w)(xi, tt, w[
 MATH_LOOP(bce_loss_hard_plain_unit_dx_loop, LOSS(EW(bce_loss_hard_plain_w)(xi, tt, 1.0))
                                                 GRAD(EW(bce_dx_plain_wg)(xi, tt, 1.0, g[i])))
 MATH_LOOP(logits_loss_loop, LOSS(EW(logits_loss_w)(xi, tt, pw[i], w[i])))
-/* chunks whose weights and pos_weights are all 1 (the default): the same
- * values without the factors' work */
-MATH_LOOP(logits_loss_unit_loop, LOSS(EW(logits_loss_unit)(xi, tt)))
 MATH_LOOP(logits_dx_loop, GRAD(EW(logits_dx_wg)(xi, tt, pw[i], w[i], g[i])))
-MATH_LOOP(logits_dx_unit_loop, GRAD(EW(logits_dx_wg)(xi, tt, 1.0, 1.0, g[i])))
 MATH_LOOP(logits_dt_loop, GRAD(EW(logits_dt_wg)(xi, pw[i], w[i], g[i])))
-MATH_LOOP(logits_loss_unit_dx_loop,
-          LOSS(EW(logits_loss_unit)(xi, tt)) GRAD(EW(logits_dx_wg)(xi, tt, 1.0, 1.0, g[i])))
 MATH_LOOP(logits_loss_dx_loop, LOSS(EW(logits_loss_w)(xi, tt, pw[i], w[i]))
                                    GRAD(EW(logits_dx_wg)(xi, tt, pw[i], w[i], g[i])))
 MATH_LOOP(logits_loss_dt_loop, LOSS(EW(logits_loss_w)(xi, tt, pw[i], w[i]))
                                    GRAD(EW(logits_dt_wg)(xi, pw[i], w[i], g[i])))
+/* chunks whose weights and pos_weights are all 1 (the default): the same
+ * values without the factors' work */
+MATH_LOOP(logits_loss_unit_loop, LOSS(EW(logits_loss_unit)(xi, tt)))
+MATH_LOOP(logits_dx_unit_loop, GRAD(EW(logits_dx_wg)(xi, tt, 1.0, 1.0, g[i])))
+MATH_LOOP(logits_loss_unit_dx_loop,
+          LOSS(EW(logits_loss_unit)(xi, tt)) GRAD(EW(logits_dx_wg)(xi, tt, 1.0, 1.0, g[i])))
+/* chunks whose operands are all plain (logits_plain_loop): the same values
+ * without the selects for huge, infinite and NaN operands (EW(*_plain*)) */
+MATH_LOOP(logits_loss_plain_loop, LOSS(EW(logits_loss_plain_w)(xi, tt, pw[i], w[i])))
+MATH_LOOP(logits_dx_plain_loop, GRAD(EW(logits_dx_plain_wg)(xi, tt, pw[i], w[i], g[i])))
+MATH_LOOP(logits_loss_plain_dx_loop, LOSS(EW(logits_loss_plain_w)(xi, tt, pw[i], w[i]))
+                                         GRAD(EW(logits_dx_plain_wg)(xi, tt, pw[i], w[i], g[i])))
+MATH_LOOP(logits_loss_plain_unit_loop, LOSS(EW(logits_loss_plain_w)(xi, tt, 1.0, 1.0)))
+MATH_LOOP(logits_dx_plain_unit_loop, GRAD(EW(logits_dx_plain_wg)(xi, tt, 1.0, 1.0, g[i])))
+MATH_LOOP(logits_loss_plain_unit_dx_loop, LOSS(EW(logits_loss_plain_w)(xi, tt, 1.0, 1.0))
+                                              GRAD(EW(logits_dx_plain_wg)(xi, tt, 1.0, 1.0, g[i])))
 
 #undef MATH_LOOP
 #undef MATH_FOR_T
@@ -387,21 +426,31 @@ typedef void (*FN(math_loop))(ptrdiff_t n, const CBCE_T *restrict x, const CBCE_
                               double *restrict out, double *restrict gout);
 
 /* The loop for a chunk: what is computed, for which loss and operand, and
- * whether the chunk has only hard labels (BCE), only plain inputs (BCE,
- * range_bad_loop) and only unit factors (all weights and, for logits,
- * pos_weights 1 or absent). */
+ * whether the chunk has only hard labels (BCE), only plain operands
+ * (range_bad_loop, logits_plain_loop) and only unit factors (all weights
+ * and, for logits, pos_weights 1 or absent). */
 static FN(math_loop) FN(pick_loop)(int is_bce, int do_loss, int do_grad, int wrt_target,
                                    int hard, int plain, int unit)
 {
-    /* BCE, by [plain][unit] */
+    /* by [plain][unit] */
     static const FN(math_loop) hard_loss[2][2] = {
         {FN(bce_loss_hard_loop), FN(bce_loss_hard_unit_loop)},
         {FN(bce_loss_hard_plain_loop), FN(bce_loss_hard_plain_unit_loop)}};
     static const FN(math_loop) hard_loss_dx[2][2] = {
         {FN(bce_loss_hard_dx_loop), FN(bce_loss_hard_unit_dx_loop)},
         {FN(bce_loss_hard_plain_dx_loop), FN(bce_loss_hard_plain_unit_dx_loop)}};
-    static const FN(math_loop) dx[2][2] = {{FN(bce_dx_loop), FN(bce_dx_unit_loop)},
-                                           {FN(bce_dx_plain_loop), FN(bce_dx_plain_unit_loop)}};
+    static const FN(math_loop) bce_dx[2][2] = {
+        {FN(bce_dx_loop), FN(bce_dx_unit_loop)},
+        {FN(bce_dx_plain_loop), FN(bce_dx_plain_unit_loop)}};
+    static const FN(math_loop) logits_loss[2][2] = {
+        {FN(logits_loss_loop), FN(logits_loss_unit_loop)},
+        {FN(logits_loss_plain_loop), FN(logits_loss_plain_unit_loop)}};
+    static const FN(math_loop) logits_loss_dx[2][2] = {
+        {FN(logits_loss_dx_loop), FN(logits_loss_unit_dx_loop)},
+        {FN(logits_loss_plain_dx_loop), FN(logits_loss_plain_unit_dx_loop)}};
+    static const FN(math_loop) logits_dx[2][2] = {
+        {FN(logits_dx_loop), FN(logits_dx_unit_loop)},
+        {FN(logits_dx_plain_loop), FN(logits_dx_plain_unit_loop)}};
     plain = plain != 0;
     unit = unit != 0;
     if (do_loss && do_grad) {
@@ -410,18 +459,17 @@ static FN(math_loop) FN(pick_loop)(int is_bce, int do_loss, int do_grad, int wrt
                    : hard     ? hard_loss_dx[plain][unit]
                    : plain    ? FN(bce_loss_plain_dx_loop)
                               : FN(bce_loss_dx_loop);
-        return wrt_target ? FN(logits_loss_dt_loop)
-                          : unit ? FN(logits_loss_unit_dx_loop) : FN(logits_loss_dx_loop);
+        return wrt_target ? FN(logits_loss_dt_loop) : logits_loss_dx[plain][unit];
     }
     if (do_loss) {
         if (is_bce)
             return hard    ? hard_loss[plain][unit]
                    : plain ? FN(bce_loss_plain_loop)
                            : FN(bce_loss_loop);
-        return unit ? FN(logits_loss_unit_loop) : FN(logits_loss_loop);
+        return logits_loss[plain][unit];
     }
-    if (is_bce) return wrt_target ? FN(bce_dt_loop) : dx[plain][unit];
-    return wrt_target ? FN(logits_dt_loop) : unit ? FN(logits_dx_unit_loop) : FN(logits_dx_loop);
+    if (is_bce) return wrt_target ? FN(bce_dt_loop) : bce_dx[plain][unit];
+    return wrt_target ? FN(logits_dt_loop) : logits_dx[plain][unit];
 }
 
 /* Strided read of one run, widened to double. */
@@ -593,6 +641,10 @@ static int FN(run)(const cbce__layout *lay, const cbce__call *call, cbce__task *
         unit = (!call->data[CBCE__OP_WEIGHT] || all_ones_loop(n, ptr[CBCE__OP_WEIGHT])) &&
                (is_bce || !call->data[CBCE__OP_POS_WEIGHT] ||
                 all_ones_loop(n, ptr[CBCE__OP_POS_WEIGHT]));
+        if (!is_bce && !wrt_target)
+            plain = FN(logits_plain_loop)(
+                n, xt[CBCE__OP_INPUT], xt[CBCE__OP_TARGET],
+                call->data[CBCE__OP_POS_WEIGHT] ? ptr[CBCE__OP_POS_WEIGHT] : NULL);
         if (do_grad && call->reduction == CBCE_REDUCTION_NONE &&
             call->data[CBCE__OP_GRAD_OUTPUT]) {
             /* Per-element scale g*(1-s), formed in double. */

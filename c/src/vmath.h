@@ -498,14 +498,24 @@ CBCE_INLINE cbce_dd cbce_log01_dd(double yh, double yl)
  * (the product overflows; no select, since a select on a condition that
  * repeats the clamp's lets gcc thread jumps and the loop stops vectorizing).
  * The low part is meaningless for subnormal results (then below 2^-1074). */
+CBCE_INLINE cbce_dd cbce_exp_dd_scaled_core(double xc, double *scale);
+
 CBCE_INLINE cbce_dd cbce_exp_dd_scaled(double x, double *scale)
+{
+    /* |k| <= 1587 after this clamp */
+    double xc = cbce_vclamp(x, -1100.0, 1100.0);
+    xc = cbce_blend(cbce_m_nan(x), x, xc); /* NaN flows through to the result */
+    return cbce_exp_dd_scaled_core(xc, scale);
+}
+
+/* The body of cbce_exp_dd_scaled for x already in [-1100, 1100] or NaN
+ * (what the clamp leaves): callers that know x is in range call it
+ * directly (the same operations on the same value). */
+CBCE_INLINE cbce_dd cbce_exp_dd_scaled_core(double xc, double *scale)
 {
     const double P1 = 1.66666666666666019037e-01, P2 = -2.77777777770155933842e-03,
                  P3 = 6.61375632143793436117e-05, P4 = -1.65339022054652515390e-06,
                  P5 = 4.13813679705723846039e-08;
-    /* |k| <= 1587 after this clamp */
-    double xc = cbce_vclamp(x, -1100.0, 1100.0);
-    xc = cbce_blend(cbce_m_nan(x), x, xc); /* NaN flows through to the result */
     double kr = xc * CBCE_INV_LN2 + CBCE_ROUND_MAGIC;
     uint64_t u = cbce_asu64(kr) - cbce_asu64(CBCE_ROUND_MAGIC) + 2048; /* k + 2048 */
     double kd = kr - CBCE_ROUND_MAGIC;
@@ -583,6 +593,15 @@ CBCE_INLINE cbce_exp_neg cbce_exp_neg_dd(double a)
     return r;
 }
 
+/* exp(-a) for a in [0, CBCE_TINY_EXP_ARG] (not NaN): cbce_exp_neg_dd's e
+ * without the clamp (nothing to clamp) and without tiny (false). */
+CBCE_INLINE cbce_dd cbce_exp_neg_dd_plain(double a)
+{
+    double sc;
+    cbce_dd p = cbce_exp_dd_scaled_core(-a, &sc);
+    return cbce_dd_mul_f(p, sc);
+}
+
 /* softplus(-a) = log1p(exp(-a)), a >= 0 (+inf: 0; NaN: NaN), as a pair
  * times *scale: exp(-a) in (0, 1] as a pair (~2^-60), then log1p of the
  * pair (cbce_log1p01_dd): error below 0.4 ulp of the result, for every a
@@ -593,6 +612,13 @@ CBCE_INLINE cbce_dd cbce_softplus_neg_dd_scaled(double a, double *scale)
     cbce_dd l = cbce_log1p01_dd(x.e); /* e in (0, 1] (NaN: re-selected by callers) */
     *scale = cbce_blend(x.tiny, x.sc, 1.0);
     return cbce_dd_sel(x.tiny, x.p, l);
+}
+
+/* The same for a in [0, CBCE_TINY_EXP_ARG] (not NaN), where the scale is
+ * 1: the pair alone, by the same operations. */
+CBCE_INLINE cbce_dd cbce_softplus_neg_dd_plain(double a)
+{
+    return cbce_log1p01_dd(cbce_exp_neg_dd_plain(a));
 }
 
 CBCE_INLINE cbce_dd cbce_softplus_neg_dd(double a)
@@ -606,19 +632,33 @@ CBCE_INLINE cbce_dd cbce_softplus_neg_dd(double a)
  * quotient is Dekker's div2 with one division: q1 = e*(1/d), then the exact
  * residual e - q1*d (TwoProduct) corrects it; relative error ~2^-100 on top
  * of e's. */
+CBCE_INLINE cbce_dd cbce_sigmoid_neg_of_exp(cbce_dd e);
+
 CBCE_INLINE cbce_dd cbce_sigmoid_neg_dd_scaled(double a, double *scale)
 {
     cbce_exp_neg x = cbce_exp_neg_dd(a);
-    cbce_dd e = x.e;
+    cbce_dd q = cbce_sigmoid_neg_of_exp(x.e);
+    *scale = cbce_blend(x.tiny, x.sc, 1.0);
+    return cbce_dd_sel(x.tiny, x.p, q);
+}
+
+/* The same for a in [0, CBCE_TINY_EXP_ARG] (not NaN), where the scale is
+ * 1: the pair alone, by the same operations. */
+CBCE_INLINE cbce_dd cbce_sigmoid_neg_dd_plain(double a)
+{
+    return cbce_sigmoid_neg_of_exp(cbce_exp_neg_dd_plain(a));
+}
+
+/* e/(1+e) for the pair e = exp(-a) */
+CBCE_INLINE cbce_dd cbce_sigmoid_neg_of_exp(cbce_dd e)
+{
     cbce_dd d = cbce_two_sum(1.0, e.hi);
     d = cbce_fast_two_sum(d.hi, d.lo + e.lo);
     double rec = 1.0 / d.hi;
     double q1 = e.hi * rec;
     cbce_dd pr = cbce_two_prod(q1, d.hi);
     double res = (((e.hi - pr.hi) - pr.lo) + e.lo) - q1 * d.lo;
-    cbce_dd q = cbce_fast_two_sum(q1, res * rec);
-    *scale = cbce_blend(x.tiny, x.sc, 1.0);
-    return cbce_dd_sel(x.tiny, x.p, q);
+    return cbce_fast_two_sum(q1, res * rec);
 }
 
 CBCE_INLINE cbce_dd cbce_sigmoid_neg_dd(double a)

@@ -82,13 +82,21 @@ CBCE_INLINE double cbce_p_log1p_s3(double s)
  * Cody-Waite reduction as in vmath.h (k = round(-a/ln2), r = -a - k*ln2 in
  * two exact-ish steps, |r| <= ln2/2), e^r = 1 + r*Q(r), Q a degree-6 fit of
  * (e^r - 1)/r (error 2^-33.1), 2^k built from bits (k >= -1022: normal). */
+CBCE_INLINE double cbce_p_exp_neg_core(double ac);
+
 CBCE_INLINE double cbce_p_exp_neg(double a)
+{
+    return cbce_p_exp_neg_core(cbce_blend(cbce_m_lt(708.0, a), 708.0, a));
+}
+
+/* The body of cbce_p_exp_neg for a in [0, 708] (what its clamp leaves):
+ * callers that know a is in range call it directly. */
+CBCE_INLINE double cbce_p_exp_neg_core(double ac)
 {
     const double Q0 = 0x1.0000000000000p+0, Q1 = 0x1.000000287f871p-1,
                  Q2 = 0x1.55555567532adp-3, Q3 = 0x1.5554accfdb593p-5,
                  Q4 = 0x1.1110c632a3088p-7, Q5 = 0x1.6d7543e4127b8p-10,
                  Q6 = 0x1.a15179d80ae96p-13;
-    double ac = cbce_blend(cbce_m_lt(708.0, a), 708.0, a);
     double kr = ac * -CBCE_INV_LN2 + CBCE_ROUND_MAGIC;
     /* k + 1023 in [1, 1023], from the low mantissa bits of kr (k <= 0) */
     uint64_t bexp = cbce_asu64(kr) - cbce_asu64(CBCE_ROUND_MAGIC) + 1023;

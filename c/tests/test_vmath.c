@@ -317,6 +317,37 @@ static void check_bce(double x, double t)
     record(&s32[2], (float)cbce_ew32_bce_dt(xf), r, ulp32(sc), xf, tf, 1);
 }
 
+static int same_bits(double a, double b)
+{
+    return memcmp(&a, &b, sizeof a) == 0;
+}
+
+/* The logits functions for the kernels' plain chunks (|x| <= 700, |t| and
+ * |pw| below CBCE_EW_DD_MAX for float64; |x| <= 708 for float32) give the
+ * general functions' bits, with and without factors. */
+static void check_logits_plain(double x, double t, double pw)
+{
+    static const double wg[][2] = {{1.0, 1.0}, {0.3711, 1.7}};
+    const double xf = (float)x, tf = (float)t, pf = (float)pw;
+    size_t i;
+    for (i = 0; i < 2; i++) {
+        double w = wg[i][0], g = wg[i][1];
+        if (cbce_vabs(x) <= CBCE_EW_LOGITS_PLAIN_MAX && cbce_vabs(t) < CBCE_EW_DD_MAX &&
+            cbce_vabs(pw) < CBCE_EW_DD_MAX)
+            check_special("logits plain f64 == general",
+                          same_bits(cbce_ew_logits_loss_plain_w(x, t, pw, w),
+                                    cbce_ew_logits_loss_w(x, t, pw, w)) &&
+                              same_bits(cbce_ew_logits_dx_plain_wg(x, t, pw, w, g),
+                                        cbce_ew_logits_dx_wg(x, t, pw, w, g)));
+        if (cbce_vabs(xf) <= CBCE_EW32_LOGITS_PLAIN_MAX)
+            check_special("logits plain f32 == general",
+                          same_bits(cbce_ew32_logits_loss_plain_w(xf, tf, pf, w),
+                                    cbce_ew32_logits_loss_w(xf, tf, pf, w)) &&
+                              same_bits(cbce_ew32_logits_dx_plain_wg(xf, tf, pf, w, g),
+                                        cbce_ew32_logits_dx_wg(xf, tf, pf, w, g)));
+    }
+}
+
 static void check_logits(double x, double t, double pw)
 {
     ld sc, r;
@@ -334,6 +365,7 @@ static void check_logits(double x, double t, double pw)
     record(&s32[4], (float)cbce_ew32_logits_dx(xf, tf, pf), r, ulp32(sc), xf, tf, pf);
     r = ref_logits_dt(xf, pf, &sc);
     record(&s32[5], (float)cbce_ew32_logits_dt(xf, pf), r, ulp32(sc), xf, tf, pf);
+    check_logits_plain(x, t, pw);
 }
 
 static int is_nan(double v) { return v != v; }
@@ -471,6 +503,19 @@ static void targeted_points(void)
                 check_logits(logits[i], targets[j], pws[k]);
                 check_logits(-logits[i], targets[j], pws[k]);
             }
+    {
+        /* zeros of either sign, targets outside [0, 1], negative and huge
+         * pos_weights: where the plain functions drop a select */
+        static const double zt[] = {0.0, -0.0, 1.0, 2.0, -1.0, 1e100, 1.0 + 0x1p-23};
+        static const double zp[] = {0.0, -0.0, 1.0, -1.0, 1e100, 1e-300, 3.0};
+        size_t m;
+        for (i = 0; i < sizeof logits / sizeof *logits; i++)
+            for (j = 0; j < sizeof zt / sizeof *zt; j++)
+                for (m = 0; m < sizeof zp / sizeof *zp; m++) {
+                    check_logits_plain(logits[i], zt[j], zp[m]);
+                    check_logits_plain(-logits[i], zt[j], zp[m]);
+                }
+    }
     for (i = 0; i < sizeof logits / sizeof *logits; i++) {
         check_exp(-logits[i]);
         check_softplus_sigmoid(logits[i]);
