@@ -37,17 +37,18 @@
  * thread through a condition variable costs as much, which is why there is
  * no thread pool). With c per element and m elements per thread, one thread
  * takes 2*m*c and two take m*c + s, so a thread needs m*c well above s:
- * cbce__min_per_thread = 2^16 elements of the cheapest kernel (the float32
- * BCE loss, ~1.3 ns: ~85 us), and proportionally fewer elements of slower
+ * cbce__min_per_thread = 85000 elements of the cheapest kernel (the float32
+ * BCE loss, ~1.0 ns: ~85 us), and proportionally fewer elements of slower
  * kernels (kernel_cost_ns()), the same work per thread. Measured (2
  * threads vs 1): float64 BCE-with-logits value_and_grad at 3e4 elements
  * 371 -> 272 us, at 1e5 1284 -> 697 us; a split at a third of that work
  * (float64 BCE value_and_grad at 1e4) was 57 -> 155 us. */
-ptrdiff_t cbce__min_per_thread = (ptrdiff_t)1 << 16;
-#define MIN_PER_THREAD_COST_NS 1.3
+ptrdiff_t cbce__min_per_thread = 85000;
+#define MIN_PER_THREAD_COST_NS 1.0
 
 /* Rough single-thread ns per element of each kernel at the AVX-512 level
- * (c/bench/bench_kernels, n = 10^6, contiguous; other levels are slower,
+ * (c/bench/bench_kernels, n = 10^6, contiguous, inputs in the plain ranges
+ * of kernels.inc.h; other levels and other inputs are slower,
  * which only makes a split pay off sooner). A gradient costs about what the
  * fused loss and gradient costs; the range check alone is counted as the
  * cheapest kernel (so the threshold is never above cbce__min_per_thread,
@@ -56,8 +57,8 @@ static double kernel_cost_ns(const cbce__call *call, int f64)
 {
     int grad = (call->what & CBCE__DO_GRAD) != 0;
     if (!(call->what & (CBCE__DO_LOSS | CBCE__DO_GRAD))) return MIN_PER_THREAD_COST_NS;
-    if (call->kind == CBCE__KIND_BCE) return f64 ? (grad ? 6.6 : 2.8) : (grad ? 1.7 : 1.3);
-    return f64 ? (grad ? 12.0 : 6.1) : (grad ? 2.7 : 2.0);
+    if (call->kind == CBCE__KIND_BCE) return f64 ? (grad ? 5.4 : 2.0) : (grad ? 1.3 : 1.0);
+    return f64 ? (grad ? 8.0 : 4.8) : (grad ? 2.2 : 1.8);
 }
 
 /* Upper bound on threads of one call. */
