@@ -35,6 +35,15 @@
  *   before anything of that chunk is written; on failure a scalar rescan of
  *   the chunk reports the first offending element in logical order (its
  *   input checked before its target), so the status never depends on layout.
+ * - Each chunk takes the shortest loop its values allow (pick_loop): hard
+ *   labels (BCE: one log), unit factors (weights and pos_weights all 1),
+ *   and "plain" operands, where the element functions need none of their
+ *   selects for edge values (BCE: x in [2^-29, 1) for float32, [2^-144, 1)
+ *   for float64, found by the range check; logits: |x| <= 708 resp. 700,
+ *   and float64 t and pw below 2^480, one more integer pass). Every loop
+ *   gives each element the same bits (elementwise*.h says why for each
+ *   function; c/tests and tests/test_values.py check it), so the choice
+ *   per chunk changes speed only, never a value.
  */
 
 #ifndef CBCE__KERNELS_COMMON
