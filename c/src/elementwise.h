@@ -72,16 +72,23 @@ CBCE_INLINE cbce_dd cbce_ew_clamp_log(cbce_dd l)
 }
 
 /* log x and log(1 - x) for x in [0, 1] as pairs, by the one log of both
- * (cbce_log01_dd): 1 - x is formed exactly (TwoSum), so x near 0 keeps
+ * (cbce_log01_dd): 1 - x is formed exactly (cbce_ew_one_minus), so x near 0 keeps
  * full relative accuracy and x near 1 (1 - x exact, Sterbenz) too. */
 CBCE_INLINE cbce_dd cbce_ew_logx(double x)
 {
     return cbce_log01_dd(x, 0.0);
 }
 
+/* 1 - v as an exact pair for v in [0, 1] (BCE inputs and targets): Fast2Sum,
+ * exact since |1| >= |v|, so the same pair as TwoSum at half the cost. */
+CBCE_INLINE cbce_dd cbce_ew_one_minus(double v)
+{
+    return cbce_fast_two_sum(1.0, -v);
+}
+
 CBCE_INLINE cbce_dd cbce_ew_log1mx(double x)
 {
-    cbce_dd m = cbce_two_sum(1.0, -x);
+    cbce_dd m = cbce_ew_one_minus(x);
     return cbce_log01_dd(m.hi, m.lo);
 }
 
@@ -118,7 +125,7 @@ CBCE_INLINE cbce_dd cbce_ew_mul_wg(cbce_dd v, double w, double g)
 CBCE_INLINE double cbce_ew_bce_from_logs_w(cbce_dd lx, cbce_dd l1mx, double t, double w)
 {
     cbce_dd a = cbce_dd_mul_f(lx, w), b = cbce_dd_mul_f(l1mx, w);
-    cbce_dd omt = cbce_two_sum(1.0, -t);
+    cbce_dd omt = cbce_ew_one_minus(t);
     cbce_dd r = cbce_dd_add(cbce_dd_mul_d(a, t), cbce_dd_mul(b, omt));
     return -(r.hi + r.lo);
 }
@@ -144,13 +151,23 @@ CBCE_INLINE double cbce_ew_bce_loss(double x, double t)
  * (t = 0: (+-0, +-0) + F(bw)), F the exact Fast2Sum normalization that
  * dd_mul_d by 1 amounts to, whose rounded hi + lo is F(aw).hi = the rounded
  * aw.hi + aw.lo. */
+CBCE_INLINE cbce_dd cbce_ew_hard_log_arg(double x, double t);
+
 CBCE_INLINE double cbce_ew_bce_loss_hard_w(double x, double t, double w)
 {
-    cbce_mask one = cbce_m_lt(0.5, t);
-    cbce_dd m = cbce_two_sum(1.0, -x);
-    cbce_dd l = cbce_log01_dd(cbce_blend(one, x, m.hi), cbce_blend(one, 0.0, m.lo));
-    l = cbce_dd_mul_f(cbce_ew_clamp_log(l), w);
+    cbce_dd y = cbce_ew_hard_log_arg(x, t);
+    cbce_dd l = cbce_dd_mul_f(cbce_ew_clamp_log(cbce_log01_dd(y.hi, y.lo)), w);
     return -(l.hi + l.lo);
+}
+
+/* The argument of that one log: x (t = 1) or 1 - x as its exact pair. */
+CBCE_INLINE cbce_dd cbce_ew_hard_log_arg(double x, double t)
+{
+    cbce_mask one = cbce_m_lt(0.5, t);
+    cbce_dd m = cbce_ew_one_minus(x), y;
+    y.hi = cbce_blend(one, x, m.hi);
+    y.lo = cbce_blend(one, 0.0, m.lo);
+    return y;
 }
 
 CBCE_INLINE double cbce_ew_bce_loss_hard(double x, double t)
@@ -169,16 +186,25 @@ CBCE_INLINE double cbce_ew_bce_loss_hard(double x, double t)
  * there, so the same values bit for bit. */
 CBCE_INLINE double cbce_ew_bce_loss_hard_plain_w(double x, double t, double w)
 {
-    cbce_mask one = cbce_m_lt(0.5, t);
-    cbce_dd m = cbce_two_sum(1.0, -x);
-    cbce_dd l = cbce_log01_dd_normal(cbce_blend(one, x, m.hi), cbce_blend(one, 0.0, m.lo), 0.0);
-    l = cbce_dd_mul_f(l, w);
+    cbce_dd y = cbce_ew_hard_log_arg(x, t);
+    cbce_dd l = cbce_dd_mul_f(cbce_log01_dd_normal(y.hi, y.lo, 0.0), w);
+    return -(l.hi + l.lo);
+}
+
+/* ... and for w = 1: -log of the pair rounded once, which is the rounded
+ * sum of cbce_log01_dd_raw's halves (the normalization only moves the
+ * rounding error into lo, which the final sum adds back), so the same
+ * value with three operations fewer. */
+CBCE_INLINE double cbce_ew_bce_loss_hard_plain_unit(double x, double t)
+{
+    cbce_dd y = cbce_ew_hard_log_arg(x, t);
+    cbce_dd l = cbce_log01_dd_raw(y.hi, y.lo, 0.0);
     return -(l.hi + l.lo);
 }
 
 CBCE_INLINE double cbce_ew_bce_loss_plain_w(double x, double t, double w)
 {
-    cbce_dd m = cbce_two_sum(1.0, -x);
+    cbce_dd m = cbce_ew_one_minus(x);
     return cbce_ew_bce_from_logs_w(cbce_log01_dd_normal(x, 0.0, 0.0),
                                    cbce_log01_dd_normal(m.hi, m.lo, 0.0), t, w);
 }
@@ -202,7 +228,7 @@ CBCE_INLINE double cbce_ew_bce_dx_wg(double x, double t, double w, double g)
     double up = cbce_blend(small, 0x1p200, 1.0);
     double down = cbce_blend(small, 0x1p-200, 1.0);
     n = cbce_ew_mul_wg(cbce_dd_mul_f(n, up), w, g);
-    cbce_dd omx = cbce_two_sum(1.0, -x);
+    cbce_dd omx = cbce_ew_one_minus(x);
     cbce_dd d = cbce_dd_mul_d(omx, x);
     cbce_mask clamp = cbce_m_lt((d.hi - eps) + d.lo, 0.0); /* as in clamp_log */
     d.hi = cbce_blend(clamp, eps, d.hi);

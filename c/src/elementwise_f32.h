@@ -259,6 +259,11 @@ CBCE_INLINE double cbce_ew32_bce_loss_hard_plain_w(double x, double t, double w)
     return w * cbce_ew32_bce_loss_hard_plain(x, t);
 }
 
+CBCE_INLINE double cbce_ew32_bce_loss_hard_plain_unit(double x, double t)
+{
+    return cbce_ew32_bce_loss_hard_plain(x, t);
+}
+
 CBCE_INLINE double cbce_ew32_bce_loss_plain_w(double x, double t, double w)
 {
     return w * cbce_ew32_bce_loss_plain(x, t);

@@ -448,7 +448,19 @@ CBCE_INLINE cbce_dd cbce_log1p01_dd(cbce_dd e)
  * kernels call directly for chunks whose inputs are all normal and below 1
  * (where cbce_log01_dd's scaling select would pass ys through with ks =
  * 0, the same operations). */
+CBCE_INLINE cbce_dd cbce_log01_dd_raw(double ys, double yl, double ks);
+
 CBCE_INLINE cbce_dd cbce_log01_dd_normal(double ys, double yl, double ks)
+{
+    cbce_dd r = cbce_log01_dd_raw(ys, yl, ks);
+    return cbce_fast_two_sum(r.hi, r.lo);
+}
+
+/* The same pair before its final Fast2Sum: hi = k*LN2_HI + f (rounded) and
+ * lo = everything else, |lo| below 0.6 |hi| or hi = 0 (above), so that
+ * hi + lo rounds to the normalized pair's hi, and a caller that only
+ * needs the log rounded to double can skip the normalization. */
+CBCE_INLINE cbce_dd cbce_log01_dd_raw(double ys, double yl, double ks)
 {
     const double Lg1 = 6.666666666666735130e-01, Lg2 = 3.999999999940941908e-01,
                  Lg3 = 2.857142874366239149e-01, Lg4 = 2.222219843214978396e-01,
@@ -469,7 +481,10 @@ CBCE_INLINE cbce_dd cbce_log01_dd_normal(double ys, double yl, double ks)
     cbce_dd h = cbce_fast_two_sum(kd * CBCE_LN2_HI, f);
     double corr = ((2.0 * s) * (1.0 - s)) * fl; /* fl*(1 - 1/(1+f)) */
     double rest = (s * (hfsq + R) - hfsq) + (kd * CBCE_LN2_LO + ((fl - corr) - (0.5 * fl) * fl));
-    return cbce_fast_two_sum(h.hi, h.lo + rest);
+    cbce_dd r;
+    r.hi = h.hi;
+    r.lo = h.lo + rest;
+    return r;
 }
 
 CBCE_INLINE cbce_dd cbce_log01_dd(double yh, double yl)
@@ -652,7 +667,7 @@ CBCE_INLINE cbce_dd cbce_sigmoid_neg_dd_plain(double a)
 /* e/(1+e) for the pair e = exp(-a) */
 CBCE_INLINE cbce_dd cbce_sigmoid_neg_of_exp(cbce_dd e)
 {
-    cbce_dd d = cbce_two_sum(1.0, e.hi);
+    cbce_dd d = cbce_fast_two_sum(1.0, e.hi); /* exact: e.hi <= 1 */
     d = cbce_fast_two_sum(d.hi, d.lo + e.lo);
     double rec = 1.0 / d.hi;
     double q1 = e.hi * rec;

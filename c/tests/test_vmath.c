@@ -301,8 +301,8 @@ static void check_bce(double x, double t)
     }
     /* the same for plain x (the kernels' chunks of inputs in [2^-144, 1)) */
     if (x >= CBCE_EW_PLAIN_MIN && x < 1.0) {
-        double h0 = cbce_ew_bce_loss_hard(x, 0.0), p0 = cbce_ew_bce_loss_hard_plain_w(x, 0.0, 1.0);
-        double h1 = cbce_ew_bce_loss_hard(x, 1.0), p1 = cbce_ew_bce_loss_hard_plain_w(x, 1.0, 1.0);
+        double h0 = cbce_ew_bce_loss_hard(x, 0.0), p0 = cbce_ew_bce_loss_hard_plain_unit(x, 0.0);
+        double h1 = cbce_ew_bce_loss_hard(x, 1.0), p1 = cbce_ew_bce_loss_hard_plain_unit(x, 1.0);
         double g = cbce_ew_bce_loss(x, t), p = cbce_ew_bce_loss_plain_w(x, t, 1.0);
         check_special("bce_loss_hard_plain f64 == bce_loss_hard",
                       memcmp(&h0, &p0, sizeof h0) == 0 && memcmp(&h1, &p1, sizeof h1) == 0);

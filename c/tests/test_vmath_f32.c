@@ -56,20 +56,25 @@ typedef struct plain_fns {
     double (*loss_plain)(double, double, double), (*loss)(double, double, double);
     double (*hard_plain)(double, double, double), (*hard)(double, double, double);
     double (*dx_plain)(double, double, double, double), (*dx)(double, double, double, double);
+    double (*hard_plain_unit)(double, double);
 } plain_fns;
 
 static const plain_fns plain32 = {cbce_ew32_bce_loss_plain_w,      cbce_ew32_bce_loss_w,
                                   cbce_ew32_bce_loss_hard_plain_w, cbce_ew32_bce_loss_hard_w,
-                                  cbce_ew32_bce_dx_plain_wg,       cbce_ew32_bce_dx_wg};
+                                  cbce_ew32_bce_dx_plain_wg,       cbce_ew32_bce_dx_wg,
+                                  cbce_ew32_bce_loss_hard_plain_unit};
 static const plain_fns plain64 = {cbce_ew_bce_loss_plain_w,      cbce_ew_bce_loss_w,
                                   cbce_ew_bce_loss_hard_plain_w, cbce_ew_bce_loss_hard_w,
-                                  cbce_ew_bce_dx_plain_wg,       cbce_ew_bce_dx_wg};
+                                  cbce_ew_bce_dx_plain_wg,       cbce_ew_bce_dx_wg,
+                                  cbce_ew_bce_loss_hard_plain_unit};
 
 static int plain_ok(const plain_fns *f, double x, double t, double w, double g)
 {
     int ok = same_bits(f->loss_plain(x, t, w), f->loss(x, t, w)) &&
              same_bits(f->dx_plain(x, t, w, g), f->dx(x, t, w, g));
-    if (t == 0.0 || t == 1.0) ok = ok && same_bits(f->hard_plain(x, t, w), f->hard(x, t, w));
+    if (t == 0.0 || t == 1.0)
+        ok = ok && same_bits(f->hard_plain(x, t, w), f->hard(x, t, w)) &&
+             same_bits(f->hard_plain_unit(x, t), f->hard(x, t, 1.0));
     return ok;
 }
 
