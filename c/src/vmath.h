@@ -523,10 +523,35 @@ CBCE_INLINE cbce_dd cbce_exp_dd_scaled(double x, double *scale)
     return cbce_exp_dd_scaled_core(xc, scale);
 }
 
+CBCE_INLINE cbce_dd cbce_exp_dd_unscaled(double xc, uint64_t *kb);
+
 /* The body of cbce_exp_dd_scaled for x already in [-1100, 1100] or NaN
- * (what the clamp leaves): callers that know x is in range call it
- * directly (the same operations on the same value). */
+ * (what the clamp leaves). */
 CBCE_INLINE cbce_dd cbce_exp_dd_scaled_core(double xc, double *scale)
+{
+    uint64_t u;
+    cbce_dd s = cbce_exp_dd_unscaled(xc, &u);
+    uint64_t h = u >> 1;
+    double sc1 = cbce_asf64((h - 1) << 52);     /* 2^k1, k1 = h - 1024 */
+    double sc2 = cbce_asf64((u - h - 1) << 52); /* 2^k2, k2 = k - k1 */
+    *scale = sc2; /* the product overflows to inf above x ~ 709.78 */
+    return cbce_dd_mul_f(s, sc1); /* exact: |k1| <= 794, so this stays normal */
+}
+
+/* e^x as a pair for x in [-700, 0] (not NaN): the same value as
+ * cbce_exp_dd_scaled's pair times its scale, with one factor 2^k instead
+ * of two (k >= -1010: 2^k and e^x are normal, so both ways round only
+ * where the low half's product is subnormal, and then once, from the
+ * same exact product). */
+CBCE_INLINE cbce_dd cbce_exp_dd_small(double x)
+{
+    uint64_t u;
+    cbce_dd s = cbce_exp_dd_unscaled(x, &u);
+    return cbce_dd_mul_f(s, cbce_asf64((u - 1025) << 52));
+}
+
+/* e^r as a pair, x = k*ln2 + r, and k + 2048 in *kb (no scaling) */
+CBCE_INLINE cbce_dd cbce_exp_dd_unscaled(double xc, uint64_t *kb)
 {
     const double P1 = 1.66666666666666019037e-01, P2 = -2.77777777770155933842e-03,
                  P3 = 6.61375632143793436117e-05, P4 = -1.65339022054652515390e-06,
@@ -541,12 +566,8 @@ CBCE_INLINE cbce_dd cbce_exp_dd_scaled_core(double xc, double *scale)
     double c = r - z * (P1 + z * (P2 + z * (P3 + z * (P4 + z * P5))));
     double q = (r * c) / (2.0 - c);
     cbce_dd s = cbce_fast_two_sum(1.0, hi);
-    s = cbce_fast_two_sum(s.hi, s.lo + (q - lo));
-    uint64_t h = u >> 1;
-    double sc1 = cbce_asf64((h - 1) << 52);     /* 2^k1, k1 = h - 1024 */
-    double sc2 = cbce_asf64((u - h - 1) << 52); /* 2^k2, k2 = k - k1 */
-    *scale = sc2; /* the product overflows to inf above x ~ 709.78 */
-    return cbce_dd_mul_f(s, sc1); /* exact: |k1| <= 794, so this stays normal */
+    *kb = u;
+    return cbce_fast_two_sum(s.hi, s.lo + (q - lo));
 }
 
 /* exp(x) = P * scale with P a normal double-double and scale = 2^k2 a power
@@ -612,9 +633,7 @@ CBCE_INLINE cbce_exp_neg cbce_exp_neg_dd(double a)
  * without the clamp (nothing to clamp) and without tiny (false). */
 CBCE_INLINE cbce_dd cbce_exp_neg_dd_plain(double a)
 {
-    double sc;
-    cbce_dd p = cbce_exp_dd_scaled_core(-a, &sc);
-    return cbce_dd_mul_f(p, sc);
+    return cbce_exp_dd_small(-a);
 }
 
 /* softplus(-a) = log1p(exp(-a)), a >= 0 (+inf: 0; NaN: NaN), as a pair
