@@ -5,6 +5,7 @@ included: SPEC 4, fixed summation order); inputs are never modified; results hav
 input dtype, empty_like's memory order, and reductions are NumPy scalars.
 """
 
+import re
 import tracemalloc
 
 import numpy as np
@@ -291,6 +292,54 @@ def test_the_fast_path_is_the_general_path(loss, dtype, reduction, shape):
         with pytest.raises(ValueError) as general_err:
             FWD[loss](x, t, reduction=reduction, label_smoothing=0)
         assert str(fast_err.value) == str(general_err.value)
+
+
+class _Sub(np.ndarray):
+    pass
+
+
+def _declined_forms(x, t):
+    """(name, input, target) calls the fast path must hand to the general path."""
+    buf = np.empty(x.size * x.itemsize + 1, np.uint8)
+    unaligned = buf[1:].view(x.dtype).reshape(x.shape)
+    unaligned[...] = x
+    strided = np.repeat(x, 2)[::2].reshape(x.shape)
+    return [
+        ("strided input", strided, t),
+        ("strided target", x, np.repeat(t, 2)[::2].reshape(t.shape)),
+        ("unaligned input", unaligned, t),
+        ("fortran-ordered", np.asfortranarray(x.reshape(5, -1)), np.asfortranarray(t.reshape(5, -1))),
+        ("byte-swapped", x.astype(x.dtype.newbyteorder()), t),
+        ("float16 target", x, t.astype(np.float16)),
+        ("other dtype", x, t.astype(np.float64 if x.dtype == np.float32 else np.float32)),
+        ("other shape", x.reshape(5, -1), t),
+        ("subclass", x.view(_Sub), t),
+        ("list", x.tolist(), t),
+    ]
+
+
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+@pytest.mark.parametrize("loss", ["bce", "logits"])
+def test_the_fast_path_declines_what_it_cannot_take(loss, dtype):
+    # _core.scalar_loss checks the arrays' form itself (type, dtype, byte order,
+    # C order, alignment, shape); anything else gives None, and the public call then
+    # takes the general path to the same result (or error) as with label_smoothing=0.
+    from cbce import _core
+
+    x, t = _values(loss, (20, 50), dtype)
+    red = _core.REDUCTION_MEAN
+    assert type(_core.scalar_loss(loss == "logits", x, t, red, 1)) is np.dtype(dtype).type
+    for name, xi, ti in _declined_forms(x, t):
+        assert _core.scalar_loss(loss == "logits", xi, ti, red, 1) is None, name
+        try:
+            expected = FWD[loss](xi, ti, label_smoothing=0)
+        except ValueError as e:  # "other shape": no broadcasting of the target
+            with pytest.raises(ValueError, match=re.escape(str(e))):
+                FWD[loss](xi, ti)
+            continue
+        got = FWD[loss](xi, ti)
+        assert type(got) is type(expected), name
+        assert_bitwise_equal(np.asarray(got), np.asarray(expected))
 
 
 @pytest.mark.parametrize("loss", ["bce", "logits"])

@@ -21,6 +21,8 @@ from libc.string cimport memset
 
 import threading
 
+from numpy import float32, float64, ndarray
+
 from cbce.cbce cimport *
 
 include "_capi.pxi"
@@ -179,6 +181,26 @@ cdef raise_for_status(int status):
     raise RuntimeError("cbce internal error: " + cbce_status_message(status).decode())
 
 
+cdef double run_kernel(int ops, bint logits, bint f64, cbce_args *a, cbce_output loss_out,
+                       cbce_output grad_out) except? -1.0:
+    """Set the interrupt hook, call the kernel without the GIL and raise for its status;
+    return the reduced loss."""
+    cdef signal_poll poll
+    cdef double total = 0.0
+    cdef int status
+    a.interrupt = NULL
+    a.interrupt_ctx = NULL
+    if PyThread_get_thread_ident() == main_thread_ident:
+        poll.next_check = monotonic_seconds() + SIGNAL_CHECK_INTERVAL
+        a.interrupt = check_signals_hook
+        a.interrupt_ctx = &poll
+    with nogil:
+        status = call_kernel(ops, logits, f64, a, loss_out, &total, grad_out)
+    if status != CBCE_OK:
+        raise_for_status(status)
+    return total
+
+
 def run(int ops, bint logits, object input, object target, object weight, object pos_weight,
         object grad_output, double label_smoothing, int reduction, int wrt,
         object loss_out, object grad_out, int num_threads=1):
@@ -197,9 +219,7 @@ def run(int ops, bint logits, object input, object target, object weight, object
     """
     cdef strided_buffer bufs[N_SLOTS]
     cdef cbce_args a
-    cdef signal_poll poll
-    cdef double total = 0.0
-    cdef int status, i
+    cdef int i
     cdef bint f64
     cdef object arrays = (input, target, weight, pos_weight, grad_output, loss_out, grad_out)
     memset(bufs, 0, sizeof(bufs))
@@ -219,20 +239,84 @@ def run(int ops, bint logits, object input, object target, object weight, object
         a.reduction = reduction
         a.wrt = wrt
         a.num_threads = num_threads
-        a.interrupt = NULL
-        a.interrupt_ctx = NULL
-        if PyThread_get_thread_ident() == main_thread_ident:
-            poll.next_check = monotonic_seconds() + SIGNAL_CHECK_INTERVAL
-            a.interrupt = check_signals_hook
-            a.interrupt_ctx = &poll
-        with nogil:
-            status = call_kernel(ops, logits, f64, &a, as_output(&bufs[5]), &total,
-                                 as_output(&bufs[6]))
-        if status != CBCE_OK:
-            raise_for_status(status)
-        return total
+        return run_kernel(ops, logits, f64, &a, as_output(&bufs[5]), as_output(&bufs[6]))
     finally:
         for i in range(N_SLOTS):
+            if bufs[i].held:
+                PyBuffer_Release(&bufs[i].view)
+
+
+cdef bint c_contiguous_aligned(const Py_buffer *v) noexcept:
+    """NumPy's C_CONTIGUOUS and ALIGNED flags of the buffer `v`: strides of the packed
+    row-major layout (any stride where the extent is 1; anything when empty) and
+    an address that is a multiple of the item size."""
+    cdef Py_ssize_t expected = v.itemsize
+    cdef int i
+    for i in range(v.ndim):
+        if v.shape[i] == 0:
+            return True
+    # NumPy already exports an unaligned array with an explicit byte order ("=f"),
+    # which scalar_loss declines by its format; the kernels need aligned data, so
+    # the address is checked rather than that convention relied on.
+    if <size_t> v.buf % <size_t> v.itemsize != 0:
+        return False
+    for i in range(v.ndim - 1, -1, -1):
+        if v.shape[i] != 1:
+            if v.strides[i] != expected:
+                return False
+            expected *= v.shape[i]
+    return True
+
+
+def scalar_loss(bint logits, object input, object target, int reduction, int num_threads):
+    """The loss of the most common call: a MEAN or SUM `reduction` of an `input` and a
+    `target` that are C-contiguous, aligned ndarrays (not subclasses) of one native
+    float32 or float64 dtype and one shape, nothing else given. Returns the loss as
+    a NumPy scalar of that dtype, or None when the arguments are not of that form
+    (the general path then gives the same result). Errors as run(OP_LOSS | OP_CHECK
+    for BCE, which the kernel does in the same pass)."""
+    cdef strided_buffer bufs[2]
+    cdef cbce_args a
+    cdef cbce_output no_output
+    cdef double total
+    cdef const char *fmt
+    cdef bint f64
+    cdef int i
+    if type(input) is not ndarray or type(target) is not ndarray:
+        return None
+    memset(bufs, 0, sizeof(bufs))
+    try:
+        acquire(input, &bufs[0], False)
+        acquire(target, &bufs[1], False)
+        fmt = bufs[0].view.format
+        if fmt[0] == b'f' and fmt[1] == 0:
+            f64 = False
+        elif fmt[0] == b'd' and fmt[1] == 0:
+            f64 = True
+        else:
+            return None
+        fmt = bufs[1].view.format
+        if fmt[0] != bufs[0].view.format[0] or fmt[1] != 0:  # the same dtype
+            return None
+        if bufs[1].view.ndim != bufs[0].view.ndim:
+            return None
+        for i in range(bufs[0].view.ndim):
+            if bufs[1].view.shape[i] != bufs[0].view.shape[i]:
+                return None
+        if not (c_contiguous_aligned(&bufs[0].view) and c_contiguous_aligned(&bufs[1].view)):
+            return None
+        memset(&a, 0, sizeof(a))
+        memset(&no_output, 0, sizeof(no_output))
+        a.ndim = bufs[0].view.ndim
+        a.shape = <const ptrdiff_t *> bufs[0].view.shape
+        a.input = as_operand(&bufs[0])
+        a.target = as_operand(&bufs[1])
+        a.reduction = reduction  # the other operands are absent (NULL)
+        a.num_threads = num_threads
+        total = run_kernel(DO_LOSS, logits, f64, &a, no_output, no_output)
+        return float64(total) if f64 else float32(total)
+    finally:
+        for i in range(2):
             if bufs[i].held:
                 PyBuffer_Release(&bufs[i].view)
 

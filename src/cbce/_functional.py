@@ -353,23 +353,14 @@ def _defaults(label_smoothing: Any, *others: Any) -> bool:
 
 def _scalar_loss_fast(logits: bool, input: Any, target: Any, reduction: Any) -> Any:
     """The most common call, a "mean" or "sum" loss of two C-contiguous arrays of one
-    kernel dtype, with nothing else given: the kernel straight away, with exactly the
-    result, errors and thread count of the general path (_Call), for a third of its
+    kernel dtype, with nothing else given: the kernel straight away
+    (_core.scalar_loss, which checks the arrays' form), with exactly the result,
+    errors and thread count of the general path (_Call), for a fraction of its
     per-call cost (what small inputs pay). None when the call is not of that form."""
-    if type(input) is not np.ndarray or type(target) is not np.ndarray:
-        return None
-    dtype = input.dtype
-    if not (dtype is _F32 or dtype is _F64) or target.dtype is not dtype:
-        return None
     red = _SCALAR_REDUCTIONS.get(reduction) if type(reduction) is str else None
-    if red is None or input.shape != target.shape:
+    if red is None:
         return None
-    fi, ft = input.flags, target.flags
-    if not (fi.c_contiguous and fi.aligned and ft.c_contiguous and ft.aligned):
-        return None
-    total = _core.run(_core.OP_LOSS, logits, input, target, None, None, None, 0.0, red, 0,
-                      None, None, get_num_threads())
-    return dtype.type(total)  # the kernel rounded it to this dtype: exact
+    return _core.scalar_loss(logits, input, target, red, get_num_threads())
 
 
 def check_wrt(wrt: Any) -> int:
