@@ -140,6 +140,8 @@ int cbce__task_poll(cbce__task *task, ptrdiff_t done);
 /* Fewest elements worth a thread of their own. Tests lower it (while no
  * call runs) to exercise many-way splits on small inputs. */
 extern ptrdiff_t cbce__min_per_thread;
+/* Helper threads kept for reuse (threads.c; 0 where none are kept), for tests. */
+int cbce__thread_helpers(void);
 
 int cbce__run_parallel(const cbce__layout *lay, const cbce__call *call, cbce__kernel_fn fn,
                        int f64);

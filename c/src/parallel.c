@@ -14,36 +14,45 @@
  *   own first bad element, so the first failing task's status is the
  *   single-threaded one. A task stops early once an EARLIER task has failed
  *   (its own findings can no longer matter); earlier tasks keep going.
- * - Small inputs stay on the calling thread: a thread is only worth starting
- *   for enough work (starting and joining one costs tens of microseconds):
- *   cbce__min_per_thread elements of the cheapest kernel, fewer of slower
- *   ones.
- * - Threads are started per call (as a tree, see run_task) rather than kept
- *   in a pool: a start-up costs about as much as 2^15 elements of the
- *   fastest kernel, so it is a fraction of the work above the threshold and
- *   negligible for large inputs, and per-call threads need no global state,
- *   no locks between concurrent callers, and no shutdown.
+ * - Small inputs stay on the calling thread: a helper thread is only worth
+ *   waking for enough work: cbce__min_per_thread elements of the cheapest
+ *   kernel, fewer of slower ones.
+ * - Helpers are kept between calls (threads.c): one that still spins after
+ *   its last call takes work within ~1 us. Participants (the caller and the
+ *   helpers, started as a tree, see run_participant) take tasks from a
+ *   shared counter, and the caller takes back offers no helper has taken
+ *   when it runs out of tasks: a helper that wakes late (a sleeping thread
+ *   on an idle VM: ~200 us) costs the call a few microseconds, not its
+ *   wake-up.
  * - Interrupts: only the calling thread runs the caller's hook (a Python
- *   signal check must run there), every INTERRUPT_EVERY of its own elements;
- *   a nonzero answer raises a shared flag that every task polls per block.
+ *   signal check must run there), every INTERRUPT_EVERY elements of a task
+ *   it runs; a nonzero answer raises a shared flag that every task polls per
+ *   block.
  */
 #include <stdlib.h>
 
 #include "internal.h"
 #include "threads.h"
 
-/* Starting and joining a thread costs s ~ 20-60 us here (x86-64 Linux,
- * glibc, a 2-core VM: 21 us at best, 60 us on average; waking a sleeping
- * thread through a condition variable costs as much, which is why there is
- * no thread pool). With c per element and m elements per thread, one thread
- * takes 2*m*c and two take m*c + s, so a thread needs m*c well above s:
- * cbce__min_per_thread = 85000 elements of the cheapest kernel (the float32
- * BCE loss, ~1.0 ns: ~85 us), and proportionally fewer elements of slower
- * kernels (kernel_cost_ns()), the same work per thread. Measured (2
- * threads vs 1): float64 BCE-with-logits value_and_grad at 3e4 elements
- * 371 -> 272 us, at 1e5 1284 -> 697 us; a split at a third of that work
- * (float64 BCE value_and_grad at 1e4) was 57 -> 155 us. */
+/* Handing a task to a spinning helper and joining it costs ~1-2 us (2-core
+ * x86-64 VM, glibc); a sleeping helper ~7-13 us once the calling core is
+ * busy, and ~200 us when the whole VM idled, which the caller does not
+ * wait for (run_participant). With c per element and m elements per
+ * thread, one thread takes 2*m*c and two take m*c plus that cost, so a
+ * helper gets m*c of at least ~5 us: cbce__min_per_thread = 5000 elements
+ * of the cheapest kernel (the float32 BCE loss, ~1.0 ns), proportionally
+ * fewer of slower kernels (kernel_cost_ns()), the same work per thread.
+ * Measured (2 threads vs 1, benchmarks/bench.py, back-to-back calls):
+ * float32 BCE mean at 10^4 elements 10.7 -> 8.8 us, float64 BCE-with-logits
+ * value_and_grad at 10^4 63 -> 42 us; after a 1 ms pause (helpers asleep)
+ * float32 BCE at 10^4 15.7 -> 18.2 us. */
+#if defined(_WIN32)
+/* Windows creates a thread per start (threads.c), ~20-60 us that a call
+ * must wait for: a thread needs ~85 us of work there. */
 ptrdiff_t cbce__min_per_thread = 85000;
+#else
+ptrdiff_t cbce__min_per_thread = 5000;
+#endif
 #define MIN_PER_THREAD_COST_NS 1.0
 
 /* Rough single-thread ns per element of each kernel at the AVX-512 level
@@ -70,13 +79,20 @@ static double kernel_cost_ns(const cbce__call *call, int f64)
 /* Not a public status: a task gave up because an earlier one failed. */
 #define MOOT (-1)
 
+typedef struct participant {
+    cbce__job *job;
+    int index; /* 0: the calling thread */
+} participant;
+
 struct cbce__job {
     const cbce__layout *lay;
     const cbce__call *call;
     cbce__kernel_fn fn;
     cbce__task *tasks;
-    cbce__thread *threads; /* threads[k] runs tasks[k] (k >= 1) */
+    participant *parts;    /* parts[p] for p < ntasks */
+    cbce__thread *threads; /* threads[p] runs parts[p] (p >= 1) */
     int ntasks;
+    int next; /* counter: the next task to take */
     int stop; /* flag: the hook asked to stop */
 };
 
@@ -97,34 +113,36 @@ int cbce__task_poll(cbce__task *task, ptrdiff_t done)
     return CBCE_OK;
 }
 
-/* Runs one task and, first, starts its two children in the task tree
- * (2k+1, 2k+2): threads start threads, so the last of nt starts after about
- * 2*log2(nt) thread start-ups instead of nt. A child whose thread cannot be
- * started runs here after this task. */
-static void run_task(void *arg)
+/* One participant of a call: first offers participants 2p+1 and 2p+2 to
+ * helper threads (a tree: the last of nt starts after about 2*log2(nt)
+ * start-ups instead of nt), then takes tasks until none is left, then takes
+ * back the offers no helper has taken yet and waits for the others. Who runs
+ * which task never changes a result; a helper that wakes late (or cannot be
+ * started) leaves its tasks to the participants already running, so a slow
+ * wake-up costs the call no more than running alone. */
+static void run_participant(void *arg)
 {
-    cbce__task *task = (cbce__task *)arg;
-    cbce__job *job = task->job;
-    int c, child[2];
+    participant *part = (participant *)arg;
+    cbce__job *job = part->job;
+    int c, k, child[2];
     unsigned char started[2] = {0, 0};
-    child[0] = 2 * task->index + 1;
-    child[1] = 2 * task->index + 2;
+    child[0] = 2 * part->index + 1;
+    child[1] = 2 * part->index + 2;
     for (c = 0; c < 2; c++) {
         if (child[c] < job->ntasks)
-            started[c] = cbce__thread_start(&job->threads[child[c]], run_task,
-                                            &job->tasks[child[c]]) == 0;
+            started[c] = cbce__thread_start(&job->threads[child[c]], run_participant,
+                                            &job->parts[child[c]]) == 0;
     }
-    task->status = job->fn(job->lay, job->call, task);
-    if (task->status == CBCE_INPUT_OUT_OF_RANGE || task->status == CBCE_TARGET_OUT_OF_RANGE)
-        cbce__flag_set(&task->failed, 1);
+    while ((k = cbce__counter_next(&job->next)) < job->ntasks) {
+        cbce__task *task = &job->tasks[k];
+        task->on_caller = part->index == 0;
+        task->status = job->fn(job->lay, job->call, task);
+        if (task->status == CBCE_INPUT_OUT_OF_RANGE || task->status == CBCE_TARGET_OUT_OF_RANGE)
+            cbce__flag_set(&task->failed, 1);
+    }
     for (c = 0; c < 2; c++) {
-        if (child[c] >= job->ntasks) continue;
-        if (started[c]) {
+        if (started[c] && !cbce__thread_cancel(&job->threads[child[c]]))
             cbce__thread_join(&job->threads[child[c]]);
-        } else {
-            job->tasks[child[c]].on_caller = task->on_caller;
-            run_task(&job->tasks[child[c]]);
-        }
     }
 }
 
@@ -152,7 +170,7 @@ static void task_init(cbce__task *task, cbce__job *job, int index, int ntasks)
     ptrdiff_t b0 = nblocks * index / ntasks, b1 = nblocks * (index + 1) / ntasks;
     task->begin = b0 * CBCE_SUM_BLOCK;
     task->end = b1 * CBCE_SUM_BLOCK < job->lay->size ? b1 * CBCE_SUM_BLOCK : job->lay->size;
-    task->on_caller = index == 0;
+    task->on_caller = 0;
     task->status = CBCE_OK;
     task->failed = 0;
     task->index = index;
@@ -165,6 +183,7 @@ int cbce__run_parallel(const cbce__layout *lay, const cbce__call *call, cbce__ke
 {
     cbce__job job;
     cbce__task one, *tasks = &one;
+    participant caller, *parts = &caller;
     cbce__thread *threads = NULL; /* unused when nt == 1 */
     void *mem = NULL;
     int nt = thread_count(lay, call, f64), k, status = CBCE_OK;
@@ -176,19 +195,27 @@ int cbce__run_parallel(const cbce__layout *lay, const cbce__call *call, cbce__ke
     if (nt > 1) {
         /* Threaded calls allocate their task list; without memory the call
          * simply runs on this thread (same results). */
-        mem = malloc((size_t)nt * (sizeof(cbce__task) + sizeof(cbce__thread)));
+        mem = malloc((size_t)nt *
+                     (sizeof(cbce__task) + sizeof(cbce__thread) + sizeof(participant)));
         if (mem) {
             tasks = (cbce__task *)mem;
             threads = (cbce__thread *)(void *)(tasks + nt);
+            parts = (participant *)(void *)(threads + nt);
         } else {
             nt = 1;
         }
     }
     job.tasks = tasks;
+    job.parts = parts;
     job.threads = threads;
     job.ntasks = nt;
-    for (k = 0; k < nt; k++) task_init(&tasks[k], &job, k, nt);
-    run_task(&tasks[0]); /* and, through the task tree, all others */
+    job.next = 0;
+    for (k = 0; k < nt; k++) {
+        task_init(&tasks[k], &job, k, nt);
+        parts[k].job = &job;
+        parts[k].index = k;
+    }
+    run_participant(&parts[0]); /* and, through the tree, the helpers */
 
     /* The first task (in logical order) that did not succeed decides; an
      * interruption anywhere makes the whole call interrupted. */

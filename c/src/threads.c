@@ -1,6 +1,9 @@
 /*
  * threads.c -- start and join threads: Win32 under _WIN32, POSIX elsewhere.
  */
+#if !defined(_WIN32) && !defined(_POSIX_C_SOURCE)
+#define _POSIX_C_SOURCE 200112L /* clock_gettime under -std=c99 */
+#endif
 #include "threads.h"
 
 #if defined(_WIN32)
@@ -28,6 +31,17 @@ int cbce__thread_start(cbce__thread *t, cbce__thread_fn fn, void *arg)
     return 0;
 }
 
+int cbce__thread_helpers(void)
+{
+    return 0;
+}
+
+int cbce__thread_cancel(cbce__thread *t)
+{
+    (void)t;
+    return 0;
+}
+
 void cbce__thread_join(cbce__thread *t)
 {
     WaitForSingleObject((HANDLE)t->handle, INFINITE);
@@ -36,10 +50,128 @@ void cbce__thread_join(cbce__thread *t)
 
 #else
 
+/* Helper threads are kept and reused (POSIX only): waking a parked helper
+ * costs ~0.2 us while it still spins after its last task and ~7-13 us once
+ * it sleeps, against ~15-25 us to create and join a thread (2-core x86-64
+ * VM, glibc; the measurements in parallel.c). A helper spins for SPIN_NS
+ * after each task, so back-to-back calls find it awake, then sleeps on its
+ * condition variable. When both cores of such a VM were idle, waking a
+ * thread (new or sleeping) takes ~200 us: so a start is only an offer that
+ * cbce__thread_cancel takes back if the helper has not taken it, and
+ * parallel.c lets whoever runs take the tasks. Calls from many threads at once each claim idle
+ * helpers; when all MAX_HELPERS are busy a call creates a thread of its
+ * own, as when no helper can be started. After fork() the child forgets the
+ * parent's helpers (they do not exist there) and starts its own. */
+
+#include <time.h>
+
 /* The kernels keep ~30 KiB of chunk buffers on the stack; musl's default
  * thread stack is 128 KiB and sanitizers inflate frames, so ask for at least
  * this much. */
 #define MIN_STACK ((size_t)512 * 1024)
+
+/* How long a helper spins for its next task, and a joiner for a helper's
+ * end, before blocking: about the thread start-up it saves, a fraction of any
+ * threaded call's work (parallel.c's threshold). */
+#define SPIN_NS 100000L
+#define MAX_HELPERS 64
+
+#if defined(__x86_64__) || defined(__i386__)
+#define CPU_RELAX() __asm__ __volatile__("pause" ::: "memory")
+#elif defined(__aarch64__)
+#define CPU_RELAX() __asm__ __volatile__("yield" ::: "memory")
+#else
+#define CPU_RELAX() ((void)0)
+#endif
+
+/* Helper states: IDLE -> CLAIMED (a starter, by compare-and-swap) -> RUN
+ * (fn and arg are set: offered) -> BUSY (the helper took it, by
+ * compare-and-swap) -> DONE (fn returned) -> IDLE (joined). A starter may
+ * take back an offer the helper has not taken: RUN -> IDLE. */
+enum { IDLE, CLAIMED, RUN, BUSY, DONE };
+
+struct cbce__helper {
+    int state;           /* atomic */
+    int helper_sleeps;   /* atomic: the helper waits on `wake` */
+    int joiner_sleeps;   /* atomic: the joiner waits on `done` */
+    cbce__thread_fn fn;
+    void *arg;
+    pthread_mutex_t mu;
+    pthread_cond_t wake, done;
+};
+
+static struct cbce__helper helpers[MAX_HELPERS];
+static int nhelpers; /* atomic: slots [0, nhelpers) hold a live helper */
+static pthread_mutex_t grow_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static int swap_if(int *p, int expected, int desired)
+{
+    return __atomic_compare_exchange_n(p, &expected, desired, 0, __ATOMIC_SEQ_CST,
+                                       __ATOMIC_SEQ_CST);
+}
+
+static int load(const int *p)
+{
+    return __atomic_load_n(p, __ATOMIC_SEQ_CST);
+}
+static void store(int *p, int v)
+{
+    __atomic_store_n(p, v, __ATOMIC_SEQ_CST);
+}
+
+static long long now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* Waits until *p == want: spins up to SPIN_NS, then blocks on `cv` with
+ * *sleeps raised. Whoever sets *p sets it first and then reads *sleeps
+ * (both sequentially consistent), so either this thread sees the new value
+ * before blocking or the setter sees *sleeps and signals under the mutex. */
+static void await_state(struct cbce__helper *h, int want, int *sleeps, pthread_cond_t *cv)
+{
+    long long deadline = 0;
+    unsigned spins = 0;
+    while (load(&h->state) != want) {
+        CPU_RELAX();
+        if (++spins % 64 != 0) continue;
+        if (deadline == 0) {
+            deadline = now_ns() + SPIN_NS;
+        } else if (now_ns() > deadline) {
+            pthread_mutex_lock(&h->mu);
+            store(sleeps, 1);
+            while (load(&h->state) != want) pthread_cond_wait(cv, &h->mu);
+            store(sleeps, 0);
+            pthread_mutex_unlock(&h->mu);
+            return;
+        }
+    }
+}
+
+static void set_state(struct cbce__helper *h, int v, int *sleeps, pthread_cond_t *cv)
+{
+    store(&h->state, v);
+    if (load(sleeps)) {
+        pthread_mutex_lock(&h->mu);
+        pthread_cond_signal(cv);
+        pthread_mutex_unlock(&h->mu);
+    }
+}
+
+static void *helper_main(void *p)
+{
+    struct cbce__helper *h = (struct cbce__helper *)p;
+    for (;;) {
+        await_state(h, RUN, &h->helper_sleeps, &h->wake);
+        if (!swap_if(&h->state, RUN, BUSY)) continue; /* taken back */
+        h->fn(h->arg);
+        set_state(h, DONE, &h->joiner_sleeps, &h->done);
+    }
+    return NULL;
+}
 
 static void *trampoline(void *p)
 {
@@ -48,24 +180,106 @@ static void *trampoline(void *p)
     return NULL;
 }
 
-int cbce__thread_start(cbce__thread *t, cbce__thread_fn fn, void *arg)
+static int create_thread(pthread_t *id, void *(*fn)(void *), void *arg)
 {
     pthread_attr_t attr;
     size_t stack = 0;
     int err;
-    t->fn = fn;
-    t->arg = arg;
     if (pthread_attr_init(&attr) != 0) return 1;
     if (pthread_attr_getstacksize(&attr, &stack) != 0 || stack < MIN_STACK)
         pthread_attr_setstacksize(&attr, MIN_STACK);
-    err = pthread_create(&t->id, &attr, trampoline, t);
+    if (fn == helper_main) pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    err = pthread_create(id, &attr, fn, arg);
     pthread_attr_destroy(&attr);
     return err != 0;
 }
 
+/* In a forked child only the forking thread exists: no helper survives. */
+static void forget_helpers(void)
+{
+    pthread_mutex_init(&grow_mu, NULL);
+    store(&nhelpers, 0);
+}
+
+static void register_atfork(void)
+{
+    pthread_atfork(NULL, NULL, forget_helpers);
+}
+
+/* A helper in state CLAIMED for the caller: an idle one, else a new one;
+ * NULL when all slots are busy or a thread cannot be created. */
+static struct cbce__helper *claim_helper(void)
+{
+    struct cbce__helper *h = NULL;
+    int k, n = load(&nhelpers);
+    for (k = 0; k < n; k++) {
+        if (swap_if(&helpers[k].state, IDLE, CLAIMED)) return &helpers[k];
+    }
+    pthread_once(&atfork_once, register_atfork);
+    pthread_mutex_lock(&grow_mu);
+    n = load(&nhelpers);
+    if (n < MAX_HELPERS) {
+        pthread_t id;
+        h = &helpers[n];
+        h->state = CLAIMED;
+        h->helper_sleeps = 0;
+        h->joiner_sleeps = 0;
+        if (pthread_mutex_init(&h->mu, NULL) != 0) {
+            h = NULL;
+        } else if (pthread_cond_init(&h->wake, NULL) != 0) {
+            pthread_mutex_destroy(&h->mu);
+            h = NULL;
+        } else if (pthread_cond_init(&h->done, NULL) != 0) {
+            pthread_cond_destroy(&h->wake);
+            pthread_mutex_destroy(&h->mu);
+            h = NULL;
+        } else if (create_thread(&id, helper_main, h) != 0) {
+            pthread_cond_destroy(&h->done);
+            pthread_cond_destroy(&h->wake);
+            pthread_mutex_destroy(&h->mu);
+            h = NULL;
+        } else {
+            store(&nhelpers, n + 1);
+        }
+    }
+    pthread_mutex_unlock(&grow_mu);
+    return h;
+}
+
+int cbce__thread_start(cbce__thread *t, cbce__thread_fn fn, void *arg)
+{
+    struct cbce__helper *h = claim_helper();
+    t->fn = fn;
+    t->arg = arg;
+    t->helper = h;
+    if (h) {
+        h->fn = fn;
+        h->arg = arg;
+        set_state(h, RUN, &h->helper_sleeps, &h->wake);
+        return 0;
+    }
+    return create_thread(&t->id, trampoline, t);
+}
+
+int cbce__thread_helpers(void)
+{
+    return load(&nhelpers);
+}
+
+int cbce__thread_cancel(cbce__thread *t)
+{
+    return t->helper != NULL && swap_if(&t->helper->state, RUN, IDLE);
+}
+
 void cbce__thread_join(cbce__thread *t)
 {
-    pthread_join(t->id, NULL);
+    struct cbce__helper *h = t->helper;
+    if (!h) {
+        pthread_join(t->id, NULL);
+        return;
+    }
+    await_state(h, DONE, &h->joiner_sleeps, &h->done);
+    store(&h->state, IDLE);
 }
 
 #endif

@@ -4,8 +4,10 @@
  *
  * POSIX threads everywhere except Windows, where Win32 threads are used
  * (CreateThread/WaitForSingleObject), so neither the library nor the Python
- * wheels need a threading runtime (OpenMP) that users may lack. Threads are
- * started per call (see parallel.c for why no pool is kept).
+ * wheels need a threading runtime (OpenMP) that users may lack. Under POSIX
+ * a "start" hands the function to a kept helper thread, which spins briefly
+ * after each task and then sleeps (threads.c says why); under Windows each
+ * start creates a thread.
  */
 #ifndef CBCE_THREADS_H
 #define CBCE_THREADS_H
@@ -20,7 +22,8 @@ typedef struct cbce__thread {
 #if defined(_WIN32)
     void *handle; /* HANDLE; windows.h stays out of the headers */
 #else
-    pthread_t id;
+    pthread_t id;                 /* a thread of its own, when helper is NULL */
+    struct cbce__helper *helper;  /* a reused helper thread (threads.c) */
 #endif
     cbce__thread_fn fn;
     void *arg;
@@ -30,13 +33,17 @@ typedef struct cbce__thread {
  * refuses (the caller then runs fn(arg) itself). `t` must stay alive and
  * unmoved until cbce__thread_join. */
 int cbce__thread_start(cbce__thread *t, cbce__thread_fn fn, void *arg);
+/* Takes back a start whose function has not begun (and now never will):
+ * nonzero then, and `t` needs no join. 0 when fn may be running or done. */
+int cbce__thread_cancel(cbce__thread *t);
 /* Waits for a started thread to finish and releases it. */
 void cbce__thread_join(cbce__thread *t);
 
 /* ---- Flags shared between threads ------------------------------------------
  * Plain int flags read and written atomically with relaxed ordering: they
  * only tell threads to stop early, never carry data (results travel through
- * memory that cbce__thread_join synchronizes). Atomic builtins on gcc/clang
+ * memory that cbce__thread_join synchronizes). The task counter hands each
+ * number out once. Atomic builtins on gcc/clang
  * keep ThreadSanitizer informed; MSVC reads and writes an aligned volatile
  * int atomically. */
 #if defined(__GNUC__) || defined(__clang__)
@@ -48,7 +55,13 @@ static __inline__ void cbce__flag_set(int *p, int v)
 {
     __atomic_store_n(p, v, __ATOMIC_RELAXED);
 }
+/* Returns *p and adds 1, atomically: hands out task numbers. */
+static __inline__ int cbce__counter_next(int *p)
+{
+    return __atomic_fetch_add(p, 1, __ATOMIC_RELAXED);
+}
 #else
+#include <intrin.h>
 static __inline int cbce__flag_get(const int *p)
 {
     return *(const volatile int *)p;
@@ -56,6 +69,10 @@ static __inline int cbce__flag_get(const int *p)
 static __inline void cbce__flag_set(int *p, int v)
 {
     *(volatile int *)p = v;
+}
+static __inline int cbce__counter_next(int *p)
+{
+    return (int)_InterlockedExchangeAdd((volatile long *)p, 1); /* long: 32 bits there */
 }
 #endif
 

@@ -8,13 +8,20 @@
  * up to 7 ways; one case keeps the default threshold on a large input.
  * The one-thread results themselves are checked against references by
  * test_kernels.c; here every thread count must reproduce them bit for bit.
+ * Threads are kept and reused between calls (POSIX: threads.c): calls after
+ * the helpers went to sleep, more concurrent callers than helpers, and a
+ * forked child's calls give the same bits too.
  * Prints "N passed, N failed" last.
  */
+#define _POSIX_C_SOURCE 200112L /* fork, waitpid, alarm, nanosleep */
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cbce/cbce.h"
 #include "internal.h"
@@ -452,10 +459,12 @@ static void *worker_main(void *p)
     return NULL;
 }
 
-/* Several application threads each making threaded calls at once. */
-static void test_concurrent_callers(void)
+/* Several application threads each making threaded calls at once: nw callers
+ * of nthreads threads each (24 x 7 needs more helpers than threads.c keeps, so
+ * some calls create threads of their own). */
+static void check_concurrent_callers(int nw, int nthreads)
 {
-    enum { NW = 4 };
+    enum { NW = 24 };
     const ptrdiff_t n = 9 * CBCE_SUM_BLOCK + 1;
     double *x = (double *)xcalloc((size_t)(NW * n), sizeof(double));
     double *t = (double *)xcalloc((size_t)(NW * n), sizeof(double));
@@ -463,24 +472,84 @@ static void test_concurrent_callers(void)
     pthread_t th[NW];
     ptrdiff_t i;
     int k;
+    if (nw > NW) nw = NW;
     for (i = 0; i < NW * n; i++) {
         x[i] = (urand() - 0.5) * 30.0;
         t[i] = urand();
     }
-    for (k = 0; k < NW; k++) {
+    for (k = 0; k < nw; k++) {
         seq[k].x = x + k * n, seq[k].t = t + k * n, seq[k].n = n, seq[k].nthreads = 1;
         worker_main(&seq[k]);
         ws[k] = seq[k];
-        ws[k].nthreads = 3;
+        ws[k].nthreads = nthreads;
         ws[k].total = 0.0;
     }
-    for (k = 0; k < NW; k++) pthread_create(&th[k], NULL, worker_main, &ws[k]);
-    for (k = 0; k < NW; k++) pthread_join(th[k], NULL);
-    for (k = 0; k < NW; k++) {
+    for (k = 0; k < nw; k++) pthread_create(&th[k], NULL, worker_main, &ws[k]);
+    for (k = 0; k < nw; k++) pthread_join(th[k], NULL);
+    for (k = 0; k < nw; k++) {
         CHECK(ws[k].status == CBCE_OK && same_double(ws[k].total, seq[k].total),
-              "concurrent caller %d: status %d, %.17g vs %.17g", k, ws[k].status, ws[k].total,
-              seq[k].total);
+              "%d concurrent callers x %d threads, caller %d: status %d, %.17g vs %.17g", nw,
+              nthreads, k, ws[k].status, ws[k].total, seq[k].total);
     }
+    free(x);
+    free(t);
+}
+
+static void test_concurrent_callers(void)
+{
+    check_concurrent_callers(4, 3);
+    check_concurrent_callers(24, 7);
+    /* The helpers are kept, and no more than threads.c's cap (64). */
+    CHECK(cbce__thread_helpers() > 0 && cbce__thread_helpers() <= 64, "%d helpers kept",
+          cbce__thread_helpers());
+}
+
+/* One threaded call (7 ways) of the same input, before and after the
+ * helpers had time to go to sleep (threads.c spins 0.1 ms), and in a forked
+ * child, which has none of the parent's helpers. */
+static double threaded_sum(const worker *proto)
+{
+    worker w = *proto;
+    w.nthreads = 7;
+    worker_main(&w);
+    return w.status == CBCE_OK ? w.total : NAN;
+}
+
+static void test_sleeping_helpers_and_fork(void)
+{
+    const ptrdiff_t n = 7 * CBCE_SUM_BLOCK;
+    double *x = (double *)xcalloc((size_t)n, sizeof(double));
+    double *t = (double *)xcalloc((size_t)n, sizeof(double));
+    struct timespec pause_5ms = {0, 5000000L};
+    worker seq;
+    ptrdiff_t i;
+    int k, wstatus = 0;
+    pid_t pid;
+    for (i = 0; i < n; i++) {
+        x[i] = (urand() - 0.5) * 30.0;
+        t[i] = urand();
+    }
+    seq.x = x, seq.t = t, seq.n = n, seq.nthreads = 1;
+    worker_main(&seq);
+    for (k = 0; k < 3; k++) {
+        double r = threaded_sum(&seq);
+        CHECK(same_double(r, seq.total), "call %d after a pause: %.17g vs %.17g", k, r, seq.total);
+        nanosleep(&pause_5ms, NULL);
+    }
+    fflush(stdout);
+    pid = fork();
+    if (pid == 0) {
+        /* Exit status: 0 when both calls match the parent's one-thread sum;
+         * SIGALRM ends a child that waits for a helper it does not have. */
+        int ok;
+        alarm(60);
+        ok = same_double(threaded_sum(&seq), seq.total);
+        ok = ok && same_double(threaded_sum(&seq), seq.total);
+        _exit(ok && cbce__thread_helpers() <= 6 ? 0 : 1);
+    }
+    CHECK(pid > 0 && waitpid(pid, &wstatus, 0) == pid && WIFEXITED(wstatus) &&
+              WEXITSTATUS(wstatus) == 0,
+          "threaded calls in a forked child (status %d)", wstatus);
     free(x);
     free(t);
 }
@@ -496,6 +565,7 @@ int main(void)
     test_range_errors();
     test_interrupt();
     test_concurrent_callers();
+    test_sleeping_helpers_and_fork();
     cbce__min_per_thread = saved;
     printf("%ld passed, %ld failed\n", g_pass, g_fail);
     return g_fail != 0;
