@@ -140,8 +140,11 @@ int cbce__task_poll(cbce__task *task, ptrdiff_t done);
 /* Fewest elements worth a thread of their own. Tests lower it (while no
  * call runs) to exercise many-way splits on small inputs. */
 extern ptrdiff_t cbce__min_per_thread;
-/* Helper threads kept for reuse (threads.c; 0 where none are kept), for tests. */
+/* Helper threads kept for reuse (threads.c; 0 where none are kept), and the
+ * most that may be kept (tests lower it, while no call runs, to make calls
+ * create threads of their own). */
 int cbce__thread_helpers(void);
+extern int cbce__max_helpers;
 
 int cbce__run_parallel(const cbce__layout *lay, const cbce__call *call, cbce__kernel_fn fn,
                        int f64);

@@ -31,6 +31,8 @@ int cbce__thread_start(cbce__thread *t, cbce__thread_fn fn, void *arg)
     return 0;
 }
 
+int cbce__max_helpers = 0;
+
 int cbce__thread_helpers(void)
 {
     return 0;
@@ -59,8 +61,8 @@ void cbce__thread_join(cbce__thread *t)
  * thread (new or sleeping) takes ~200 us: so a start is only an offer that
  * cbce__thread_cancel takes back if the helper has not taken it, and
  * parallel.c lets whoever runs take the tasks. Calls from many threads at once each claim idle
- * helpers; when all MAX_HELPERS are busy a call creates a thread of its
- * own, as when no helper can be started. After fork() the child forgets the
+ * helpers; when all kept helpers are busy and no more may be kept, a call
+ * creates a thread of its own, as when no helper can be started. After fork() the child forgets the
  * parent's helpers (they do not exist there) and starts its own. */
 
 #include <time.h>
@@ -74,7 +76,8 @@ void cbce__thread_join(cbce__thread *t)
  * end, before blocking: about the thread start-up it saves, a fraction of any
  * threaded call's work (parallel.c's threshold). */
 #define SPIN_NS 100000L
-#define MAX_HELPERS 64
+/* Helpers kept at most: one call's worth at parallel.c's MAX_THREADS. */
+#define MAX_HELPERS 256
 
 #if defined(__x86_64__) || defined(__i386__)
 #define CPU_RELAX() __asm__ __volatile__("pause" ::: "memory")
@@ -101,6 +104,7 @@ struct cbce__helper {
 };
 
 static struct cbce__helper helpers[MAX_HELPERS];
+int cbce__max_helpers = MAX_HELPERS;
 static int nhelpers; /* atomic: slots [0, nhelpers) hold a live helper */
 static pthread_mutex_t grow_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
@@ -218,7 +222,7 @@ static struct cbce__helper *claim_helper(void)
     pthread_once(&atfork_once, register_atfork);
     pthread_mutex_lock(&grow_mu);
     n = load(&nhelpers);
-    if (n < MAX_HELPERS) {
+    if (n < MAX_HELPERS && n < cbce__max_helpers) {
         pthread_t id;
         h = &helpers[n];
         h->state = CLAIMED;
