@@ -60,10 +60,11 @@ void cbce__thread_join(cbce__thread *t)
  * condition variable. When both cores of such a VM were idle, waking a
  * thread (new or sleeping) takes ~200 us: so a start is only an offer that
  * cbce__thread_cancel takes back if the helper has not taken it, and
- * parallel.c lets whoever runs take the tasks. Calls from many threads at once each claim idle
- * helpers; when all kept helpers are busy and no more may be kept, a call
- * creates a thread of its own, as when no helper can be started. After fork() the child forgets the
- * parent's helpers (they do not exist there) and starts its own. */
+ * parallel.c lets whoever runs take the tasks. Calls from many threads at
+ * once each claim idle helpers; when all kept helpers are busy and no more
+ * may be kept, a call creates a thread of its own, as when no helper can be
+ * started. After fork() the child forgets the parent's helpers (they do not
+ * exist there) and starts its own. */
 
 #include <time.h>
 

@@ -30,7 +30,7 @@ typedef struct cbce__thread {
 } cbce__thread;
 
 /* Starts fn(arg) on a new thread. 0 on success; nonzero when the system
- * refuses (the caller then runs fn(arg) itself). `t` must stay alive and
+ * refuses (the caller then goes on without it). `t` must stay alive and
  * unmoved until cbce__thread_join. */
 int cbce__thread_start(cbce__thread *t, cbce__thread_fn fn, void *arg);
 /* Takes back a start whose function has not begun (and now never will):

@@ -273,8 +273,8 @@ def scalar_loss(bint logits, object input, object target, int reduction, int num
     `target` that are C-contiguous, aligned ndarrays (not subclasses) of one native
     float32 or float64 dtype and one shape, nothing else given. Returns the loss as
     a NumPy scalar of that dtype, or None when the arguments are not of that form
-    (the general path then gives the same result). Errors as run(OP_LOSS | OP_CHECK
-    for BCE, which the kernel does in the same pass)."""
+    (the general path then gives the same result). Errors as run(OP_LOSS): the BCE
+    kernels check the value range in the same pass."""
     cdef strided_buffer bufs[2]
     cdef cbce_args a
     cdef cbce_output no_output
