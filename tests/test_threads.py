@@ -15,9 +15,10 @@ from helpers import assert_bitwise_equal
 
 import cbce
 
-# A call uses a thread only for >= 2^16 elements of its own (c/src/parallel.c), so 3
-# threads need 3 * 2^16 (kept above 3 * 2^17 should that threshold grow); the odd tail
-# leaves a partial last block.
+# A call uses a thread only for enough elements of its own (c/src/parallel.c: ~5,000 of
+# the cheapest kernel, 85,000 on Windows), so 3 threads need 3 times that (kept far
+# above, at 3 * 2^17, should that threshold grow); the odd tail leaves a partial last
+# block.
 N_THREE_WAY = 3 * 2**17 + 4099
 
 FUNCS = {
@@ -349,3 +350,32 @@ def test_elementwise_loss_and_gradients_allocate_only_their_outputs(dtype):
     for outputs, fn in cases:
         peak = _peak_bytes(fn)
         assert outputs * one <= peak < outputs * one + slack, (outputs, peak)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_threaded_calls_in_a_forked_child():
+    # The C core keeps its helper threads between calls; a forked child has none of
+    # them, and its threaded calls still finish with the parent's bits (that it
+    # starts helpers of its own is checked in c/tests/test_threads.c).
+    import signal
+    import warnings
+
+    _, x, t, _, _ = _data(np.float64)
+    with cbce.threads(2):
+        expected = cbce.binary_cross_entropy_with_logits(x, t)
+    r, w = os.pipe()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # 3.12+: fork with threads
+        pid = os.fork()
+    if pid == 0:  # pragma: no cover (the child)
+        try:
+            signal.alarm(60)  # a child that waits for a helper it lacks dies: no bytes
+            with cbce.threads(2):
+                os.write(w, cbce.binary_cross_entropy_with_logits(x, t).tobytes())
+        finally:
+            os._exit(0)
+    os.close(w)
+    with os.fdopen(r, "rb") as f:
+        got = f.read()
+    os.waitpid(pid, 0)
+    assert got == expected.tobytes()

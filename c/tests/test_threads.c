@@ -545,9 +545,9 @@ static void test_sleeping_helpers_and_fork(void)
     if (pid == 0) {
         /* Exit status: 0 when both calls match the parent's one-thread sum;
          * SIGALRM ends a child that waits for a helper it does not have. */
-        int ok;
+        int ok = cbce__thread_helpers() == 0; /* forgotten at fork */
         alarm(60);
-        ok = same_double(threaded_sum(&seq), seq.total);
+        ok = ok && same_double(threaded_sum(&seq), seq.total);
         ok = ok && same_double(threaded_sum(&seq), seq.total);
         _exit(ok && cbce__thread_helpers() <= 6 ? 0 : 1);
     }
