@@ -53,6 +53,9 @@ run_one() { # build/.../test_x -> its log and exit status
   echo $? >"$log.rc"
 }
 export -f run_one
+# qemu-user aborts (its own assertion, accel/tcg/cpu-exec.c) when the forked child of a
+# threaded process starts threads: test_threads.c leaves its fork case to native runs.
+export CBCE_TEST_NO_FORK=1
 export LOGS RUN
 echo "== running them under qemu-user, $(nproc) at a time"
 printf '%s\n' "${targets[@]}" | xargs -P "$(nproc)" -I{} bash -c 'run_one "$@"' _ {}
