@@ -179,10 +179,10 @@ static int is_finite(double v)
     return v - v == 0.0;
 }
 
-void cbce__acc_add_lanes(cbce__acc *acc, const double *sum, const double *comp)
+void cbce__acc_add_lanes(cbce__acc *acc, int lanes, const double *sum, const double *comp)
 {
     int l;
-    for (l = 0; l < 8; l++) {
+    for (l = 0; l < lanes; l++) {
         cbce__acc_add(acc, sum[l]);
         if (comp && is_finite(sum[l])) cbce__acc_add(acc, comp[l]);
     }

@@ -94,10 +94,19 @@ typedef struct cbce__acc {
 
 void cbce__acc_init(cbce__acc *acc);
 void cbce__acc_add(cbce__acc *acc, double v);
-/* Adds the 8 lane sums (and, when comp != NULL, their Neumaier
+/* Lane accumulators of a block sum (lane = logical index mod the count):
+ * float32 sums need one double add per element, whose latency 32
+ * independent chains hide (8 lanes were latency-bound: ~5% of the float32
+ * BCE loss); float64 Neumaier sums are busy enough with 8 (32 measured
+ * 1-2% slower). */
+#define CBCE__LANES_F32 32
+#define CBCE__LANES_F64 8
+#define CBCE__LANES_MAX 32
+
+/* Adds the `lanes` lane sums (and, when comp != NULL, their Neumaier
  * compensations) of one block. A non-finite lane sum is recorded by its
  * class and its compensation (then meaningless) is dropped. */
-void cbce__acc_add_lanes(cbce__acc *acc, const double *sum, const double *comp);
+void cbce__acc_add_lanes(cbce__acc *acc, int lanes, const double *sum, const double *comp);
 void cbce__acc_merge(cbce__acc *acc, const cbce__acc *other);
 /* The exact sum correctly rounded to double (round half to even). */
 double cbce__acc_round(const cbce__acc *acc);

@@ -25,10 +25,10 @@
  *   and pos_weight; the scalar gradient scale), so the math loop has no
  *   per-element branches and no per-element indirect calls.
  * - Reductions: chunks divide CBCE_SUM_BLOCK, so a block is a whole number of
- *   chunks. Inside a block, 8 lane accumulators (lane = logical index mod 8)
- *   sum the losses exactly as reduction NONE would return them (float32:
- *   the float-rounded values, summed in double; float64: Neumaier's
- *   compensated sum per lane). Block results enter an exact superaccumulator,
+ *   chunks. Inside a block, lane accumulators (lane = logical index mod 32
+ *   for float32, mod 8 for float64: internal.h) sum the losses exactly as
+ *   reduction NONE would return them (float32: the float-rounded values,
+ *   summed in double; float64: Neumaier's compensated sum per lane). Block results enter an exact superaccumulator,
  *   so the final sum depends on the values in logical order only -- not on
  *   strides, ISA level (vector width) or a split at block boundaries.
  * - The BCE range check runs on the raw (unsmoothed) values of each chunk
@@ -53,7 +53,7 @@
 #define restrict
 #endif
 
-/* Chunk length: divides CBCE_SUM_BLOCK and is a multiple of the 8 lanes.
+/* Chunk length: divides CBCE_SUM_BLOCK and is a multiple of the lane counts.
  * The buffers of run() (double: 2 KiB each, at most 10 of them, about 4 in
  * use for a plain call; input and target of the dtype when not read in
  * place) stay in a 32 KiB L1 data cache next to the chunks being read and
@@ -135,15 +135,15 @@ CBCE__NOINLINE static void factor_out_loop(ptrdiff_t n, const double *restrict f
         v[i] = v[i] * cbce_blend(cbce_m_abs_lt(f[i], CBCE_EW_FACTOR_MAX), 1.0, f[i]);
 }
 
-/* Lane sums of one chunk for float32 kernels (n is a multiple of 8; the
- * caller pads with 0): each value rounded to float first (exactly the value
+/* Lane sums of one chunk for float32 kernels (n is a multiple of the 32
+ * lanes; the caller pads with 0): each value rounded to float first (exactly the value
  * reduction NONE returns), summed in double. */
 static void lanes_f32(ptrdiff_t n, const double *restrict v, double *restrict s)
 {
     ptrdiff_t j;
     int l;
-    for (j = 0; j < n; j += 8) {
-        for (l = 0; l < 8; l++) s[l] += (double)(float)v[j + l];
+    for (j = 0; j < n; j += CBCE__LANES_F32) {
+        for (l = 0; l < CBCE__LANES_F32; l++) s[l] += (double)(float)v[j + l];
     }
 }
 
@@ -163,8 +163,8 @@ static void lanes_neumaier(ptrdiff_t n, const double *restrict v, double *restri
     const uint64_t abs = UINT64_C(0x7fffffffffffffff);
     ptrdiff_t j;
     int l;
-    for (j = 0; j < n; j += 8) {
-        for (l = 0; l < 8; l++) {
+    for (j = 0; j < n; j += CBCE__LANES_F64) {
+        for (l = 0; l < CBCE__LANES_F64; l++) {
             double a = s[l], b = v[j + l], sum = a + b;
             /* ones where |a| < |b| */
             cbce_mask m = (uint64_t)0 - (((cbce_asu64(a) & abs) - (cbce_asu64(b) & abs)) >> 63);
@@ -180,6 +180,7 @@ static void lanes_neumaier(ptrdiff_t n, const double *restrict v, double *restri
 /* ---- Per-dtype part ---------------------------------------------------- */
 
 #define FN(name) CBCE__CAT(name, CBCE_TS)
+#define LANES (CBCE_IS_F64 ? CBCE__LANES_F64 : CBCE__LANES_F32) /* of a block sum */
 
 /* ---- The BCE range check, on the values as stored (float32: 16 lanes) -- */
 
@@ -588,7 +589,7 @@ static int FN(run)(const cbce__layout *lay, const cbce__call *call, cbce__task *
     /* input and target as stored, when not read in place */
     CBCE_T xt_buf[2][CBCE__CHUNK];
     const CBCE_T *xt[2];
-    double lane_s[8], lane_c[8];
+    double lane_s[CBCE__LANES_MAX], lane_c[CBCE__LANES_MAX];
     cbce__cursor rd, wr_out, wr_grad;
     int ops[CBCE__NOPS], nops = 0, l, hard = 0, plain = 0, unit;
     const int is_bce = call->kind == CBCE__KIND_BCE;
@@ -631,7 +632,7 @@ static int FN(run)(const cbce__layout *lay, const cbce__call *call, cbce__task *
     }
     cbce__cursor_seek(&rd, lay, task->begin);
     wr_out = wr_grad = rd;
-    for (l = 0; l < 8; l++) lane_s[l] = lane_c[l] = 0.0;
+    for (l = 0; l < LANES; l++) lane_s[l] = lane_c[l] = 0.0;
 
     for (start = task->begin; start < task->end; start += n) {
         if (start % CBCE_SUM_BLOCK == 0 && start != task->begin) {
@@ -699,17 +700,17 @@ static int FN(run)(const cbce__layout *lay, const cbce__call *call, cbce__task *
 #endif
         }
         if (reduce) {
-            ptrdiff_t n8 = (n + 7) & ~(ptrdiff_t)7, i;
+            ptrdiff_t nl = (n + LANES - 1) & ~(ptrdiff_t)(LANES - 1), i;
             double *v = buf[CBCE__OP_OUT];
-            for (i = n; i < n8; i++) v[i] = 0.0; /* n8 <= CHUNK: n < CHUNK here */
+            for (i = n; i < nl; i++) v[i] = 0.0; /* nl <= CHUNK: n < CHUNK here */
 #if CBCE_IS_F64
-            lanes_neumaier(n8, v, lane_s, lane_c);
+            lanes_neumaier(nl, v, lane_s, lane_c);
 #else
-            lanes_f32(n8, v, lane_s);
+            lanes_f32(nl, v, lane_s);
 #endif
             if ((start + n) % CBCE_SUM_BLOCK == 0 || start + n == task->end) {
-                cbce__acc_add_lanes(&task->acc, lane_s, CBCE_IS_F64 ? lane_c : NULL);
-                for (l = 0; l < 8; l++) lane_s[l] = lane_c[l] = 0.0;
+                cbce__acc_add_lanes(&task->acc, LANES, lane_s, CBCE_IS_F64 ? lane_c : NULL);
+                for (l = 0; l < LANES; l++) lane_s[l] = lane_c[l] = 0.0;
             }
         } else if (do_loss) {
             FN(scatter_chunk)(lay, &wr_out, call, CBCE__OP_OUT, buf[CBCE__OP_OUT], n);
@@ -721,3 +722,4 @@ static int FN(run)(const cbce__layout *lay, const cbce__call *call, cbce__task *
 
 #undef FN
 #undef EW
+#undef LANES

@@ -73,7 +73,7 @@ static void test_specials(void)
         cbce__acc acc;
         double s[8] = {1, 2, 3, 4, 5, 6, 7, INFINITY}, c[8] = {0.5, 0, 0, 0, 0, 0, 0, NAN};
         cbce__acc_init(&acc);
-        cbce__acc_add_lanes(&acc, s, c);
+        cbce__acc_add_lanes(&acc, 8, s, c);
         CHECK(cbce__acc_round(&acc) == INFINITY, "an infinite lane drops its NaN compensation");
     }
 }
