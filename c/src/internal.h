@@ -101,7 +101,6 @@ void cbce__acc_add(cbce__acc *acc, double v);
  * 1-2% slower). */
 #define CBCE__LANES_F32 32
 #define CBCE__LANES_F64 8
-#define CBCE__LANES_MAX 32
 
 /* Adds the `lanes` lane sums (and, when comp != NULL, their Neumaier
  * compensations) of one block. A non-finite lane sum is recorded by its

@@ -28,9 +28,10 @@
  *   chunks. Inside a block, lane accumulators (lane = logical index mod 32
  *   for float32, mod 8 for float64: internal.h) sum the losses exactly as
  *   reduction NONE would return them (float32: the float-rounded values,
- *   summed in double; float64: Neumaier's compensated sum per lane). Block results enter an exact superaccumulator,
- *   so the final sum depends on the values in logical order only -- not on
- *   strides, ISA level (vector width) or a split at block boundaries.
+ *   summed in double; float64: Neumaier's compensated sum per lane). Block
+ *   results enter an exact superaccumulator, so the final sum depends on the
+ *   values in logical order only -- not on strides, ISA level (vector width)
+ *   or a split at block boundaries.
  * - The BCE range check runs on the raw (unsmoothed) values of each chunk
  *   before anything of that chunk is written; on failure a scalar rescan of
  *   the chunk reports the first offending element in logical order (its
@@ -136,8 +137,8 @@ CBCE__NOINLINE static void factor_out_loop(ptrdiff_t n, const double *restrict f
 }
 
 /* Lane sums of one chunk for float32 kernels (n is a multiple of the 32
- * lanes; the caller pads with 0): each value rounded to float first (exactly the value
- * reduction NONE returns), summed in double. */
+ * lanes; the caller pads with 0): each value rounded to float first (exactly
+ * the value reduction NONE returns), summed in double. */
 static void lanes_f32(ptrdiff_t n, const double *restrict v, double *restrict s)
 {
     ptrdiff_t j;
@@ -589,7 +590,7 @@ static int FN(run)(const cbce__layout *lay, const cbce__call *call, cbce__task *
     /* input and target as stored, when not read in place */
     CBCE_T xt_buf[2][CBCE__CHUNK];
     const CBCE_T *xt[2];
-    double lane_s[CBCE__LANES_MAX], lane_c[CBCE__LANES_MAX];
+    double lane_s[LANES], lane_c[LANES];
     cbce__cursor rd, wr_out, wr_grad;
     int ops[CBCE__NOPS], nops = 0, l, hard = 0, plain = 0, unit;
     const int is_bce = call->kind == CBCE__KIND_BCE;

@@ -37,15 +37,21 @@
 /* Handing a task to a spinning helper and joining it costs ~1-2 us (2-core
  * x86-64 VM, glibc); a sleeping helper ~7-13 us once the calling core is
  * busy, and ~200 us when the whole VM idled, which the caller does not
- * wait for (run_participant). With c per element and m elements per
- * thread, one thread takes 2*m*c and two take m*c plus that cost, so a
- * helper gets m*c of at least ~5 us: cbce__min_per_thread = 5000 elements
+ * wait for (run_participant). (A throwaway pthread probe, not kept: round
+ * trips of create+join, condition variable and spin, at 1 ms busy or idle
+ * gaps.) With c per element and m elements per thread, one thread takes
+ * 2*m*c and two take m*c plus that cost, so a helper gets m*c of at least
+ * ~5 us: cbce__min_per_thread = 5000 elements
  * of the cheapest kernel (the float32 BCE loss, ~1.0 ns), proportionally
  * fewer of slower kernels (kernel_cost_ns()), the same work per thread.
- * Measured (2 threads vs 1, benchmarks/bench.py, back-to-back calls):
- * float32 BCE mean at 10^4 elements 10.7 -> 8.8 us, float64 BCE-with-logits
- * value_and_grad at 10^4 63 -> 42 us; after a 1 ms pause (helpers asleep)
- * float32 BCE at 10^4 15.7 -> 18.2 us. */
+ * Measured at 10^4 elements, 1 thread -> 2: back-to-back calls
+ * (benchmarks/results/2026-12-07-xeon-avx512.txt) float32 BCE mean 9.8 ->
+ * 8.2 us, float64 BCE-with-logits value_and_grad 63.2 -> 42.0 us; with a
+ * 1 ms pause before each call, helpers asleep (benchmarks/threads.py
+ * --pause 1e-3, results/2026-12-07-xeon-threads-1e4.txt, soft labels) the
+ * caller's wake-up calls cost 2.7-4.1 us: float32 BCE mean 21.3 -> 25.4
+ * us, float64 BCE value_and_grad 81.9 -> 85.0 us. Whether small calls should
+ * wake sleeping helpers at all is a trade-off left open (issue 3 note). */
 #if defined(_WIN32)
 /* Windows creates a thread per start (threads.c), ~20-60 us that a call
  * must wait for: a thread needs ~85 us of work there. */

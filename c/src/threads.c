@@ -55,7 +55,7 @@ void cbce__thread_join(cbce__thread *t)
 /* Helper threads are kept and reused (POSIX only): waking a parked helper
  * costs ~0.2 us while it still spins after its last task and ~7-13 us once
  * it sleeps, against ~15-25 us to create and join a thread (2-core x86-64
- * VM, glibc; the measurements in parallel.c). A helper spins for SPIN_NS
+ * VM, glibc; parallel.c says how this was measured). A helper spins for SPIN_NS
  * after each task, so back-to-back calls find it awake, then sleeps on its
  * condition variable. When both cores of such a VM were idle, waking a
  * thread (new or sleeping) takes ~200 us: so a start is only an offer that
@@ -185,7 +185,9 @@ static void *trampoline(void *p)
     return NULL;
 }
 
-static int create_thread(pthread_t *id, void *(*fn)(void *), void *arg)
+/* Starts fn(arg) with a stack of at least MIN_STACK; a detached thread
+ * (a kept helper) is never joined. */
+static int create_thread(pthread_t *id, void *(*fn)(void *), void *arg, int detached)
 {
     pthread_attr_t attr;
     size_t stack = 0;
@@ -193,7 +195,7 @@ static int create_thread(pthread_t *id, void *(*fn)(void *), void *arg)
     if (pthread_attr_init(&attr) != 0) return 1;
     if (pthread_attr_getstacksize(&attr, &stack) != 0 || stack < MIN_STACK)
         pthread_attr_setstacksize(&attr, MIN_STACK);
-    if (fn == helper_main) pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    if (detached) pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     err = pthread_create(id, &attr, fn, arg);
     pthread_attr_destroy(&attr);
     return err != 0;
@@ -238,7 +240,7 @@ static struct cbce__helper *claim_helper(void)
             pthread_cond_destroy(&h->wake);
             pthread_mutex_destroy(&h->mu);
             h = NULL;
-        } else if (create_thread(&id, helper_main, h) != 0) {
+        } else if (create_thread(&id, helper_main, h, 1) != 0) {
             pthread_cond_destroy(&h->done);
             pthread_cond_destroy(&h->wake);
             pthread_mutex_destroy(&h->mu);
@@ -263,7 +265,7 @@ int cbce__thread_start(cbce__thread *t, cbce__thread_fn fn, void *arg)
         set_state(h, RUN, &h->helper_sleeps, &h->wake);
         return 0;
     }
-    return create_thread(&t->id, trampoline, t);
+    return create_thread(&t->id, trampoline, t, 0);
 }
 
 int cbce__thread_helpers(void)
