@@ -116,7 +116,7 @@ double cbce__acc_mean(const cbce__acc *acc, ptrdiff_t n);
 
 /* ---- Work split across threads (parallel.c) --------------------------------
  * A call's logical elements are split into contiguous ranges of whole
- * CBCE_SUM_BLOCK blocks, one task per thread. Each task sums its blocks into
+ * CBCE_SUM_BLOCK blocks, a few tasks per thread. Each task sums its blocks into
  * its own superaccumulator; the accumulators are merged exactly afterwards,
  * so the bits never depend on the split. */
 typedef struct cbce__job cbce__job;
@@ -153,6 +153,14 @@ extern ptrdiff_t cbce__min_per_thread;
  * create threads of their own). */
 int cbce__thread_helpers(void);
 extern int cbce__max_helpers;
+/* Tuning of threaded calls (parallel.c), which benchmarks and tests vary
+ * while no call runs: tasks per thread at most, and the estimated
+ * single-thread nanoseconds of work of one task at least; the estimated
+ * work from which a call wakes sleeping helper threads (negative: never,
+ * not even for back-to-back calls). */
+extern int cbce__tasks_per_thread;
+extern double cbce__min_task_ns;
+extern long cbce__wake_min_ns;
 
 int cbce__run_parallel(const cbce__layout *lay, const cbce__call *call, cbce__kernel_fn fn,
                        int f64);

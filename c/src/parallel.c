@@ -4,8 +4,8 @@
  *
  * Why it looks like this
  * ----------------------
- * - Split: contiguous ranges of whole CBCE_SUM_BLOCK blocks, one per thread.
- *   Reductions already sum block by block into an exact superaccumulator, so
+ * - Split: contiguous ranges of whole CBCE_SUM_BLOCK blocks, a few per
+ *   thread (task_count). Reductions already sum block by block into an exact superaccumulator, so
  *   a task summing its blocks into its own accumulator and the exact merge
  *   afterwards give the same bits as one thread. Elementwise outputs are
  *   independent per element.
@@ -15,15 +15,16 @@
  *   single-threaded one. A task stops early once an EARLIER task has failed
  *   (its own findings can no longer matter); earlier tasks keep going.
  * - Small inputs stay on the calling thread: a helper thread is only worth
- *   waking for enough work: cbce__min_per_thread elements of the cheapest
- *   kernel, fewer of slower ones.
+ *   its hand-over for enough work: cbce__min_per_thread elements of the
+ *   cheapest kernel, fewer of slower ones; and only worth waking from sleep
+ *   for much more (wake_helpers), unless calls come back to back.
  * - Helpers are kept between calls (threads.c): one that still spins after
  *   its last call takes work within ~1 us. Participants (the caller and the
  *   helpers, started as a tree, see run_participant) take tasks from a
  *   shared counter, and the caller takes back offers no helper has taken
  *   when it runs out of tasks: a helper that wakes late (a sleeping thread
- *   on an idle VM: ~200 us) costs the call a few microseconds, not its
- *   wake-up.
+ *   on an idle VM: ~100-200 us) costs the call a few microseconds, not its
+ *   wake-up, and takes a task, not half of the call.
  * - Interrupts: only the calling thread runs the caller's hook (a Python
  *   signal check must run there), every INTERRUPT_EVERY elements of a task
  *   it runs; a nonzero answer raises a shared flag that every task polls per
@@ -50,8 +51,8 @@
  * 1 ms pause before each call, helpers asleep (benchmarks/threads.py
  * --pause 1e-3, results/2026-12-07-xeon-threads-1e4.txt, soft labels) the
  * caller's wake-up calls cost 2.7-4.1 us: float32 BCE mean 21.3 -> 25.4
- * us, float64 BCE value_and_grad 81.9 -> 85.0 us. Whether small calls should
- * wake sleeping helpers at all is a trade-off left open (issue 3 note). */
+ * us, float64 BCE value_and_grad 81.9 -> 85.0 us; which is why such calls
+ * now wake no sleeping helper (wake_helpers). */
 #if defined(_WIN32)
 /* Windows creates a thread per start (threads.c), ~20-60 us that a call
  * must wait for: a thread needs ~85 us of work there. */
@@ -60,6 +61,9 @@ ptrdiff_t cbce__min_per_thread = 85000;
 ptrdiff_t cbce__min_per_thread = 5000;
 #endif
 #define MIN_PER_THREAD_COST_NS 1.0
+/* Estimated single-thread work (ns) of a call that may wake sleeping
+ * helpers (wake_helpers). */
+long cbce__wake_min_ns = 200000;
 
 /* Rough single-thread ns per element of each kernel at the AVX-512 level
  * (c/bench/bench_kernels, n = 10^6, contiguous, inputs in the plain ranges
@@ -78,6 +82,10 @@ static double kernel_cost_ns(const cbce__call *call, int f64)
 
 /* Upper bound on threads of one call. */
 #define MAX_THREADS 256
+/* The split into tasks (task_count): at most this many per thread, each at
+ * least this much estimated single-thread work (ns). */
+int cbce__tasks_per_thread = 4;
+double cbce__min_task_ns = 20000.0;
 /* The calling thread consults the interrupt hook this often (elements of its
  * own range; a whole number of blocks). */
 #define INTERRUPT_EVERY ((ptrdiff_t)1 << 18)
@@ -95,9 +103,11 @@ struct cbce__job {
     const cbce__call *call;
     cbce__kernel_fn fn;
     cbce__task *tasks;
-    participant *parts;    /* parts[p] for p < ntasks */
+    participant *parts;    /* parts[p] for p < nparts */
     cbce__thread *threads; /* threads[p] runs parts[p] (p >= 1) */
+    int nparts;            /* threads of the call, the caller included */
     int ntasks;
+    int wake; /* may wake sleeping helpers or create threads (wake_helpers) */
     int next; /* counter: the next task to take */
     int stop; /* flag: the hook asked to stop */
 };
@@ -135,9 +145,16 @@ static void run_participant(void *arg)
     child[0] = 2 * part->index + 1;
     child[1] = 2 * part->index + 2;
     for (c = 0; c < 2; c++) {
-        if (child[c] < job->ntasks)
+        if (child[c] < job->nparts)
             started[c] = cbce__thread_start(&job->threads[child[c]], run_participant,
-                                            &job->parts[child[c]]) == 0;
+                                            &job->parts[child[c]], job->wake) == 0;
+    }
+    if (part->index == 0 && !started[0] && !started[1]) {
+        /* Alone (no helper was awake or none could start): the whole range
+         * as one task saves the set-up and merge of the others and gives
+         * the same sums and the same first error. */
+        job->tasks[0].end = job->tasks[job->ntasks - 1].end;
+        job->ntasks = 1;
     }
     while ((k = cbce__counter_next(&job->next)) < job->ntasks) {
         cbce__task *task = &job->tasks[k];
@@ -168,11 +185,47 @@ static int thread_count(const cbce__layout *lay, const cbce__call *call, int f64
     return nt < 1 ? 1 : (int)nt;
 }
 
+/* Whether this call may wake sleeping helpers (and create threads): when
+ * its single-thread work is at least cbce__wake_min_ns, or when the last
+ * threaded call ended so recently that calls come back to back (a loop of
+ * small calls: its second call wakes the helpers, which then stay awake
+ * while the calls keep coming). Otherwise the call takes only helpers that
+ * are awake, and runs alone when none is: after a pause, waking a helper
+ * costs the caller a few microseconds and the helper, on a VM whose
+ * other vCPU idled, ~100-200 us to arrive, longer than such a call. */
+static int wake_helpers(const cbce__layout *lay, const cbce__call *call, int f64)
+{
+    if (cbce__wake_min_ns < 0) return 0; /* tests: never */
+    return (double)lay->size * kernel_cost_ns(call, f64) >= (double)cbce__wake_min_ns ||
+           cbce__thread_recent();
+}
+
+/* Tasks of a call on nt threads: up to cbce__tasks_per_thread per thread,
+ * each at least cbce__min_task_ns of estimated work (and one block), so that a
+ * helper that starts late takes a small share, not a whole thread's, and
+ * the call waits at most for that share; and no more tasks than that, as
+ * each costs the kernel's set-up and a merge of its sums (at 3*10^4
+ * float32 elements, one block per task was ~15% slower than one task per
+ * thread, bench/bench_threads.c). */
+static int task_count(const cbce__layout *lay, const cbce__call *call, int f64, int nt)
+{
+    ptrdiff_t nblocks = (lay->size + CBCE_SUM_BLOCK - 1) / CBCE_SUM_BLOCK;
+    double est = (double)lay->size * kernel_cost_ns(call, f64) /
+                 (cbce__min_task_ns > 1.0 ? cbce__min_task_ns : 1.0);
+    ptrdiff_t most = (ptrdiff_t)nt * (cbce__tasks_per_thread > 1 ? cbce__tasks_per_thread : 1);
+    ptrdiff_t ntasks = est < (double)most ? (ptrdiff_t)est : most;
+    if (nt == 1) return 1;
+    if (ntasks < nt) ntasks = nt;
+    return (int)(ntasks < nblocks ? ntasks : nblocks);
+}
+
 static void task_init(cbce__task *task, cbce__job *job, int index, int ntasks)
 {
     ptrdiff_t nblocks = (job->lay->size + CBCE_SUM_BLOCK - 1) / CBCE_SUM_BLOCK;
-    /* Blocks [index*nb/nt, (index+1)*nb/nt); the products stay far below
-     * PTRDIFF_MAX (nb < 2^51 for any addressable array, nt <= 256). */
+    /* Blocks [index*nb/nt, (index+1)*nb/nt) of nt tasks; the products stay
+     * far below PTRDIFF_MAX (nb < 2^51 for any addressable array, and
+     * nt <= MAX_THREADS * cbce__tasks_per_thread = 1024 unless a test
+     * raises the latter on a small input). */
     ptrdiff_t b0 = nblocks * index / ntasks, b1 = nblocks * (index + 1) / ntasks;
     task->begin = b0 * CBCE_SUM_BLOCK;
     task->end = b1 * CBCE_SUM_BLOCK < job->lay->size ? b1 * CBCE_SUM_BLOCK : job->lay->size;
@@ -192,7 +245,8 @@ int cbce__run_parallel(const cbce__layout *lay, const cbce__call *call, cbce__ke
     participant caller, *parts = &caller;
     cbce__thread *threads = NULL; /* unused when nt == 1 */
     void *mem = NULL;
-    int nt = thread_count(lay, call, f64), k, status = CBCE_OK;
+    int nt = thread_count(lay, call, f64), ntasks = task_count(lay, call, f64, nt), k;
+    int status = CBCE_OK;
 
     job.lay = lay;
     job.call = call;
@@ -201,45 +255,49 @@ int cbce__run_parallel(const cbce__layout *lay, const cbce__call *call, cbce__ke
     if (nt > 1) {
         /* Threaded calls allocate their task list; without memory the call
          * simply runs on this thread (same results). */
-        mem = malloc((size_t)nt *
-                     (sizeof(cbce__task) + sizeof(cbce__thread) + sizeof(participant)));
+        mem = malloc((size_t)ntasks * sizeof(cbce__task) +
+                     (size_t)nt * (sizeof(cbce__thread) + sizeof(participant)));
         if (mem) {
             tasks = (cbce__task *)mem;
-            threads = (cbce__thread *)(void *)(tasks + nt);
+            threads = (cbce__thread *)(void *)(tasks + ntasks);
             parts = (participant *)(void *)(threads + nt);
         } else {
-            nt = 1;
+            nt = ntasks = 1;
         }
     }
     job.tasks = tasks;
     job.parts = parts;
     job.threads = threads;
-    job.ntasks = nt;
+    job.nparts = nt;
+    job.ntasks = ntasks;
+    job.wake = nt > 1 && wake_helpers(lay, call, f64);
     job.next = 0;
+    for (k = 0; k < ntasks; k++) task_init(&tasks[k], &job, k, ntasks);
     for (k = 0; k < nt; k++) {
-        task_init(&tasks[k], &job, k, nt);
         parts[k].job = &job;
         parts[k].index = k;
     }
     run_participant(&parts[0]); /* and, through the tree, the helpers */
+    ntasks = job.ntasks; /* 1 if the caller ran alone */
 
     /* The first task (in logical order) that did not succeed decides; an
      * interruption anywhere makes the whole call interrupted. */
-    for (k = 0; k < nt; k++) {
+    for (k = 0; k < ntasks; k++) {
         if (tasks[k].status == CBCE_INTERRUPTED) status = CBCE_INTERRUPTED;
     }
-    for (k = 0; k < nt && status == CBCE_OK; k++) {
+    for (k = 0; k < ntasks && status == CBCE_OK; k++) {
         if (tasks[k].status != CBCE_OK) status = tasks[k].status;
     }
     if (status == CBCE_OK && (call->what & CBCE__DO_LOSS) &&
         call->reduction != CBCE_REDUCTION_NONE) {
         double r;
-        for (k = 1; k < nt; k++) cbce__acc_merge(&tasks[0].acc, &tasks[k].acc);
+        for (k = 1; k < ntasks; k++) cbce__acc_merge(&tasks[0].acc, &tasks[k].acc);
         r = call->reduction == CBCE_REDUCTION_MEAN ? cbce__acc_mean(&tasks[0].acc, lay->size)
                                                    : cbce__acc_round(&tasks[0].acc);
         *call->total = f64 ? r : (double)(float)r;
     }
     free(mem);
+    if (nt > 1) cbce__thread_note_call();
     /* MOOT never survives: a moot task follows a failed one. */
     return status;
 }

@@ -18,9 +18,10 @@ static DWORD WINAPI trampoline(LPVOID p)
     return 0;
 }
 
-int cbce__thread_start(cbce__thread *t, cbce__thread_fn fn, void *arg)
+int cbce__thread_start(cbce__thread *t, cbce__thread_fn fn, void *arg, int wake)
 {
     HANDLE h;
+    (void)wake; /* no kept helpers: every start creates a thread */
     t->fn = fn;
     t->arg = arg;
     /* 0: the executable's default stack size (1 MiB unless linked otherwise),
@@ -41,6 +42,15 @@ int cbce__thread_helpers(void)
 int cbce__thread_cancel(cbce__thread *t)
 {
     (void)t;
+    return 0;
+}
+
+void cbce__thread_note_call(void)
+{
+}
+
+int cbce__thread_recent(void)
+{
     return 0;
 }
 
@@ -214,14 +224,18 @@ static void register_atfork(void)
 }
 
 /* A helper in state CLAIMED for the caller: an idle one, else a new one;
- * NULL when all slots are busy or a thread cannot be created. */
-static struct cbce__helper *claim_helper(void)
+ * NULL when all slots are busy or a thread cannot be created. Without
+ * `wake`, only an idle helper that is not asleep (it may fall asleep right
+ * after this look: then it is woken all the same), and never a new one. */
+static struct cbce__helper *claim_helper(int wake)
 {
     struct cbce__helper *h = NULL;
     int k, n = load(&nhelpers);
     for (k = 0; k < n; k++) {
+        if (!wake && load(&helpers[k].helper_sleeps)) continue;
         if (swap_if(&helpers[k].state, IDLE, CLAIMED)) return &helpers[k];
     }
+    if (!wake) return NULL;
     pthread_once(&atfork_once, register_atfork);
     pthread_mutex_lock(&grow_mu);
     n = load(&nhelpers);
@@ -253,9 +267,9 @@ static struct cbce__helper *claim_helper(void)
     return h;
 }
 
-int cbce__thread_start(cbce__thread *t, cbce__thread_fn fn, void *arg)
+int cbce__thread_start(cbce__thread *t, cbce__thread_fn fn, void *arg, int wake)
 {
-    struct cbce__helper *h = claim_helper();
+    struct cbce__helper *h = claim_helper(wake);
     t->fn = fn;
     t->arg = arg;
     t->helper = h;
@@ -265,7 +279,30 @@ int cbce__thread_start(cbce__thread *t, cbce__thread_fn fn, void *arg)
         set_state(h, RUN, &h->helper_sleeps, &h->wake);
         return 0;
     }
+    if (!wake) return 1;
     return create_thread(&t->id, trampoline, t, 0);
+}
+
+/* End of the last threaded call, in microseconds modulo 2^32 (int-sized,
+ * lock-free on every target, unlike a 64-bit atomic on 32-bit ones; the
+ * difference below is taken modulo 2^32 as well, so the wrap every ~72
+ * minutes at worst makes one call look recent). */
+static unsigned last_call_us;
+
+static unsigned now_us(void)
+{
+    return (unsigned)(now_ns() / 1000);
+}
+
+void cbce__thread_note_call(void)
+{
+    __atomic_store_n(&last_call_us, now_us(), __ATOMIC_RELAXED);
+}
+
+int cbce__thread_recent(void)
+{
+    unsigned last = __atomic_load_n(&last_call_us, __ATOMIC_RELAXED);
+    return now_us() - last < (unsigned)(SPIN_NS / 1000);
 }
 
 int cbce__thread_helpers(void)

@@ -29,15 +29,22 @@ typedef struct cbce__thread {
     void *arg;
 } cbce__thread;
 
-/* Starts fn(arg) on a new thread. 0 on success; nonzero when the system
- * refuses (the caller then goes on without it). `t` must stay alive and
- * unmoved until cbce__thread_join. */
-int cbce__thread_start(cbce__thread *t, cbce__thread_fn fn, void *arg);
+/* Starts fn(arg) on another thread. 0 on success; nonzero when the system
+ * refuses (the caller then goes on without it) or, with wake == 0, when no
+ * kept helper is awake: then no thread is woken or created. `t` must stay
+ * alive and unmoved until cbce__thread_join. (Windows starts a thread
+ * whatever `wake` says: it keeps no helpers.) */
+int cbce__thread_start(cbce__thread *t, cbce__thread_fn fn, void *arg, int wake);
 /* Takes back a start whose function has not begun (and now never will):
  * nonzero then, and `t` needs no join. 0 when fn may be running or done. */
 int cbce__thread_cancel(cbce__thread *t);
 /* Waits for a started thread to finish and releases it. */
 void cbce__thread_join(cbce__thread *t);
+/* Records that a threaded call ended now; cbce__thread_recent() is nonzero
+ * while the last one ended less than about SPIN_NS (threads.c) ago. Both
+ * are relaxed and approximate: they only steer cbce__thread_start's wake. */
+void cbce__thread_note_call(void);
+int cbce__thread_recent(void);
 
 /* ---- Flags shared between threads ------------------------------------------
  * Plain int flags read and written atomically with relaxed ordering: they

@@ -10,7 +10,10 @@
  * test_kernels.c; here every thread count must reproduce them bit for bit.
  * Threads are kept and reused between calls (POSIX: threads.c): calls after
  * the helpers went to sleep, more concurrent callers than helpers, and a
- * forked child's calls give the same bits too.
+ * forked child's calls give the same bits too. The same bits again when a
+ * call is split into many tasks per thread, and when it runs alone because
+ * it may not wake a thread (parallel.c: then no thread is created either;
+ * after a pause a small call creates none, back-to-back calls do).
  * Prints "N passed, N failed" last.
  */
 #define _POSIX_C_SOURCE 200112L /* fork, waitpid, alarm, nanosleep */
@@ -550,13 +553,16 @@ static void test_sleeping_helpers_and_fork(void)
     fflush(stdout);
     pid = fork();
     if (pid == 0) {
-        /* Exit status: 0 when both calls match the parent's one-thread sum;
-         * SIGALRM ends a child that waits for a helper it does not have. */
-        int ok = cbce__thread_helpers() == 0; /* forgotten at fork */
+        /* Exit status: 0 when every call matches the parent's one-thread sum
+         * and the helpers were forgotten and created as expected (the bit of
+         * the first failed condition otherwise); SIGALRM ends a child that
+         * waits for a helper it does not have. */
+        int bad = cbce__thread_helpers() != 0; /* forgotten at fork */
         alarm(60);
-        ok = ok && same_double(threaded_sum(&seq), seq.total);
-        ok = ok && same_double(threaded_sum(&seq), seq.total);
-        _exit(ok && cbce__thread_helpers() <= 6 ? 0 : 1);
+        bad |= !same_double(threaded_sum(&seq), seq.total) << 1;
+        bad |= !same_double(threaded_sum(&seq), seq.total) << 2;
+        bad |= (cbce__thread_helpers() > 6) << 3;
+        _exit(bad);
     }
     CHECK(pid > 0 && waitpid(pid, &wstatus, 0) == pid && WIFEXITED(wstatus) &&
               WEXITSTATUS(wstatus) == 0,
@@ -565,18 +571,101 @@ static void test_sleeping_helpers_and_fork(void)
     free(t);
 }
 
+/* The default wake policy (parallel.c), in a forked child where no helper
+ * exists yet: a small threaded call (~0.1 ms) after a pause creates no
+ * thread; the calls right after it do (up to 5 tries, in case the child is
+ * descheduled for 0.1 ms between two of them). Every sum is the one-thread
+ * sum. Not under qemu-user (CBCE_TEST_NO_FORK). */
+static void test_wake_policy(void)
+{
+    const ptrdiff_t n = 4 * CBCE_SUM_BLOCK;
+    double *x = (double *)xcalloc((size_t)n, sizeof(double));
+    double *t = (double *)xcalloc((size_t)n, sizeof(double));
+    struct timespec pause_5ms = {0, 5000000L};
+    worker seq, w;
+    ptrdiff_t i;
+    int wstatus = 0, tries;
+    pid_t pid;
+    if (getenv("CBCE_TEST_NO_FORK")) {
+        printf("wake policy case skipped (CBCE_TEST_NO_FORK is set)\n");
+        free(x);
+        free(t);
+        return;
+    }
+    CHECK((double)n * 5.0 < (double)cbce__wake_min_ns, "the test call is not small: %ld",
+          (long)n);
+    for (i = 0; i < n; i++) {
+        x[i] = (urand() - 0.5) * 30.0;
+        t[i] = urand();
+    }
+    seq.x = x, seq.t = t, seq.n = n, seq.nthreads = 1;
+    worker_main(&seq);
+    fflush(stdout);
+    pid = fork();
+    if (pid == 0) {
+        /* exit status: the bits of the failed conditions */
+        int bad = 0;
+        alarm(60);
+        nanosleep(&pause_5ms, NULL); /* the parent's last call is not recent */
+        w = seq;
+        w.nthreads = 2;
+        worker_main(&w);
+        bad |= !same_double(w.total, seq.total);
+        bad |= (cbce__thread_helpers() != 0) << 1;
+        for (tries = 0; tries < 5 && cbce__thread_helpers() == 0; tries++) {
+            worker_main(&w);
+            bad |= !same_double(w.total, seq.total) << 2;
+        }
+        bad |= (cbce__thread_helpers() == 0) << 3;
+        _exit(bad);
+    }
+    CHECK(pid > 0 && waitpid(pid, &wstatus, 0) == pid && WIFEXITED(wstatus) &&
+              WEXITSTATUS(wstatus) == 0,
+          "wake policy in a forked child: exit status %d (1: sum, 2: a thread after a pause, "
+          "4: sum, 8: no thread back to back)",
+          WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1);
+    free(x);
+    free(t);
+}
+
 int main(void)
 {
-    ptrdiff_t saved = cbce__min_per_thread;
+    const ptrdiff_t saved = cbce__min_per_thread;
+    const long saved_wake = cbce__wake_min_ns;
+    const int saved_tasks = cbce__tasks_per_thread;
+    const double saved_task_ns = cbce__min_task_ns;
     /* Every ISA level runs the same driver (parallel.c and the template's
      * loop over a task's range); test_kernels.c compares the levels. */
+
+    /* First, while no helper exists: calls that may not wake or create a
+     * thread run alone, as one task over the range of all of theirs. */
+    cbce__min_per_thread = CBCE_SUM_BLOCK;
+    cbce__wake_min_ns = -1;
+    test_identical_results();
+    test_range_errors();
+    CHECK(cbce__thread_helpers() == 0, "%d helpers created by calls that may not wake one",
+          cbce__thread_helpers());
+
+    /* From here on every threaded call may wake helpers (the default
+     * leaves small calls after a pause alone: checked in the forked child) */
+    cbce__wake_min_ns = 0;
+    cbce__min_per_thread = saved;
     test_default_threshold_in_place();
     cbce__min_per_thread = CBCE_SUM_BLOCK;
     test_identical_results();
     test_range_errors();
+    /* many tasks per thread: one per block */
+    cbce__tasks_per_thread = 1000;
+    cbce__min_task_ns = 0.0;
+    test_identical_results();
+    test_range_errors();
+    cbce__tasks_per_thread = saved_tasks;
+    cbce__min_task_ns = saved_task_ns;
     test_interrupt();
     test_concurrent_callers();
     test_sleeping_helpers_and_fork();
+    cbce__wake_min_ns = saved_wake;
+    test_wake_policy();
     cbce__min_per_thread = saved;
     printf("%ld passed, %ld failed\n", g_pass, g_fail);
     return g_fail != 0;
