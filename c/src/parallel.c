@@ -62,8 +62,9 @@ ptrdiff_t cbce__min_per_thread = 5000;
 #endif
 #define MIN_PER_THREAD_COST_NS 1.0
 /* Estimated single-thread work (ns) of a call that may wake sleeping
- * helpers (wake_helpers). */
-long cbce__wake_min_ns = 200000;
+ * helpers (wake_helpers): a wake-up costs the caller ~3 us, at most 3% of
+ * such a call even when the helper arrives too late to help. */
+long cbce__wake_min_ns = 100000;
 
 /* Rough single-thread ns per element of each kernel at the AVX-512 level
  * (c/bench/bench_kernels, n = 10^6, contiguous, inputs in the plain ranges
@@ -192,7 +193,9 @@ static int thread_count(const cbce__layout *lay, const cbce__call *call, int f64
  * while the calls keep coming). Otherwise the call takes only helpers that
  * are awake, and runs alone when none is: after a pause, waking a helper
  * costs the caller a few microseconds and the helper, on a VM whose
- * other vCPU idled, ~100-200 us to arrive, longer than such a call. */
+ * other vCPU idled, ~100-200 us to arrive, longer than such a call (with a
+ * 1 ms pause before each call, bench/bench_threads.c, waking cost 7-20% of
+ * float32 BCE calls of 10^4 to 3*10^4 elements and was neutral at 10^5). */
 static int wake_helpers(const cbce__layout *lay, const cbce__call *call, int f64)
 {
     if (cbce__wake_min_ns < 0) return 0; /* tests: never */
@@ -200,22 +203,25 @@ static int wake_helpers(const cbce__layout *lay, const cbce__call *call, int f64
            cbce__thread_recent();
 }
 
-/* Tasks of a call on nt threads: up to cbce__tasks_per_thread per thread,
- * each at least cbce__min_task_ns of estimated work (and one block), so that a
- * helper that starts late takes a small share, not a whole thread's, and
- * the call waits at most for that share; and no more tasks than that, as
- * each costs the kernel's set-up and a merge of its sums (at 3*10^4
- * float32 elements, one block per task was ~15% slower than one task per
- * thread, bench/bench_threads.c). */
+/* Tasks of a call on nt threads: nt times k, k up to cbce__tasks_per_thread
+ * with each task at least cbce__min_task_ns of estimated work (and one
+ * block). Several per thread, so that a helper that starts late takes a
+ * small share, not a whole thread's, and the call waits at most for that
+ * share; a multiple of nt, so that threads that start together also end
+ * together (5 tasks on 2 threads take 3/5 of the time, not 1/2); and no
+ * more, as each costs the kernel's set-up and a merge of its sums (at
+ * 3*10^4 float32 elements, one block per task was ~15% slower than one
+ * task per thread, bench/bench_threads.c). */
 static int task_count(const cbce__layout *lay, const cbce__call *call, int f64, int nt)
 {
-    ptrdiff_t nblocks = (lay->size + CBCE_SUM_BLOCK - 1) / CBCE_SUM_BLOCK;
-    double est = (double)lay->size * kernel_cost_ns(call, f64) /
-                 (cbce__min_task_ns > 1.0 ? cbce__min_task_ns : 1.0);
-    ptrdiff_t most = (ptrdiff_t)nt * (cbce__tasks_per_thread > 1 ? cbce__tasks_per_thread : 1);
-    ptrdiff_t ntasks = est < (double)most ? (ptrdiff_t)est : most;
+    ptrdiff_t nblocks = (lay->size + CBCE_SUM_BLOCK - 1) / CBCE_SUM_BLOCK, k, ntasks;
+    double per_thread = (double)lay->size * kernel_cost_ns(call, f64) / (double)nt /
+                        (cbce__min_task_ns > 1.0 ? cbce__min_task_ns : 1.0);
     if (nt == 1) return 1;
-    if (ntasks < nt) ntasks = nt;
+    k = per_thread < (double)cbce__tasks_per_thread ? (ptrdiff_t)per_thread
+                                                     : (ptrdiff_t)cbce__tasks_per_thread;
+    if (k < 1) k = 1;
+    ntasks = (ptrdiff_t)nt * k;
     return (int)(ntasks < nblocks ? ntasks : nblocks);
 }
 

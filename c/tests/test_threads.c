@@ -572,13 +572,13 @@ static void test_sleeping_helpers_and_fork(void)
 }
 
 /* The default wake policy (parallel.c), in a forked child where no helper
- * exists yet: a small threaded call (~0.1 ms) after a pause creates no
+ * exists yet: a small threaded call (~40 us) after a pause creates no
  * thread; the calls right after it do (up to 5 tries, in case the child is
  * descheduled for 0.1 ms between two of them). Every sum is the one-thread
  * sum. Not under qemu-user (CBCE_TEST_NO_FORK). */
 static void test_wake_policy(void)
 {
-    const ptrdiff_t n = 4 * CBCE_SUM_BLOCK;
+    const ptrdiff_t n = 2 * CBCE_SUM_BLOCK;
     double *x = (double *)xcalloc((size_t)n, sizeof(double));
     double *t = (double *)xcalloc((size_t)n, sizeof(double));
     struct timespec pause_5ms = {0, 5000000L};
