@@ -2,10 +2,14 @@
  * bench_threads.c -- wall time of small and medium threaded calls, with the
  * helper threads awake (back-to-back calls) or asleep (a pause before each
  * call), for the tuning constants of src/parallel.c (not a test).
- *   build/cc/bench_threads [reps] [pause_us]
+ *   build/cc/bench_threads [reps] [pause_us] [batch]
  * Prints, per size and case, the median over `reps` interleaved rounds of
  * each configuration: 1 thread, and 2 threads with 1 and with
- * cbce__tasks_per_thread's default tasks per thread.
+ * cbce__tasks_per_thread's default tasks per thread. A round sleeps
+ * pause_us, then times `batch` back-to-back calls (default 1; the time per
+ * call is printed), as benchmarks/bench.py times a batch after other
+ * contenders. -DBENCH_OLD_LIBRARY builds it against a library without the
+ * tuning hooks (5906bbd and earlier), for before/after comparisons.
  */
 #define _POSIX_C_SOURCE 199309L
 #include <stdio.h>
@@ -14,7 +18,9 @@
 #include <time.h>
 
 #include "cbce/cbce.h"
+#ifndef BENCH_OLD_LIBRARY
 #include "internal.h"
+#endif
 
 static double now(void)
 {
@@ -46,7 +52,12 @@ int main(int argc, char **argv)
     static const char *cases[] = {"f32-bce-mean", "f32-bce-vg", "f64-bce-mean", "f64-logits-vg"};
     int reps = argc > 1 ? atoi(argv[1]) : 31, r, c, s, k;
     double pause = argc > 2 ? atof(argv[2]) : 0.0;
+    int batch = argc > 3 ? atoi(argv[3]) : 1, b;
+#ifdef BENCH_OLD_LIBRARY /* a library from before the tuning hooks: columns 2 and 3 alike */
+    int cbce__tasks_per_thread = 0, k_default = 0;
+#else
     int k_default = cbce__tasks_per_thread;
+#endif
     ptrdiff_t nmax = 1000000, i, stride[1] = {1};
     float *xf = malloc((size_t)nmax * sizeof(float)), *tf = malloc((size_t)nmax * sizeof(float));
     float *gf = malloc((size_t)nmax * sizeof(float));
@@ -61,8 +72,10 @@ int main(int argc, char **argv)
         xf[i] = (float)xd[i];
         tf[i] = (float)td[i];
     }
-    printf("pause %.0f us before each call; median of %d; us: 1T | 2T x1 task | 2T x%d tasks\n",
-           pause, reps, k_default);
+    if (batch < 1) batch = 1;
+    printf("pause %.0f us before each batch of %d calls; median of %d; us per call: "
+           "1T | 2T x1 task | 2T x%d tasks\n",
+           pause, batch, reps, k_default);
     for (s = 0; s < (int)(sizeof sizes / sizeof sizes[0]); s++) {
         ptrdiff_t shape[1];
         shape[0] = (ptrdiff_t)sizes[s];
@@ -89,15 +102,17 @@ int main(int argc, char **argv)
                     cbce__tasks_per_thread = k == 1 ? 1 : k_default;
                     pause_us(pause);
                     t0 = now();
-                    if (f64 && logits)
-                        cbce_bce_logits_loss_and_grad_f64(&a, none, &total, grad);
-                    else if (f64)
-                        cbce_bce_loss_f64(&a, none, &total);
-                    else if (vg)
-                        cbce_bce_loss_and_grad_f32(&a, none, &total, grad);
-                    else
-                        cbce_bce_loss_f32(&a, none, &total);
-                    times[k * reps + r] = now() - t0;
+                    for (b = 0; b < batch; b++) {
+                        if (f64 && logits)
+                            cbce_bce_logits_loss_and_grad_f64(&a, none, &total, grad);
+                        else if (f64)
+                            cbce_bce_loss_f64(&a, none, &total);
+                        else if (vg)
+                            cbce_bce_loss_and_grad_f32(&a, none, &total, grad);
+                        else
+                            cbce_bce_loss_f32(&a, none, &total);
+                    }
+                    times[k * reps + r] = (now() - t0) / batch;
                 }
             }
             for (k = 0; k < NCONF; k++) {

@@ -86,7 +86,7 @@ static double kernel_cost_ns(const cbce__call *call, int f64)
 /* The split into tasks (task_count): at most this many per thread, each at
  * least this much estimated single-thread work (ns). */
 int cbce__tasks_per_thread = 4;
-double cbce__min_task_ns = 20000.0;
+double cbce__min_task_ns = 50000.0;
 /* The calling thread consults the interrupt hook this often (elements of its
  * own range; a whole number of blocks). */
 #define INTERRUPT_EVERY ((ptrdiff_t)1 << 18)
