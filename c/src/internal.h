@@ -97,7 +97,7 @@ void cbce__acc_add(cbce__acc *acc, double v);
 /* Lane accumulators of a block sum (lane = logical index mod the count):
  * float32 sums need one double add per element, whose latency 32
  * independent chains hide (8 lanes were latency-bound: ~5% of the float32
- * BCE loss); float64 Neumaier sums are busy enough with 8 (32 measured
+ * BCE loss); float64 compensated sums are busy enough with 8 (32 measured
  * 1-2% slower). */
 #define CBCE__LANES_F32 32
 #define CBCE__LANES_F64 8

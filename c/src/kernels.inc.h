@@ -148,12 +148,15 @@ static void lanes_f32(ptrdiff_t n, const double *restrict v, double *restrict s)
     }
 }
 
-/* Neumaier's compensated sum per lane (Neumaier 1974; the branch of
- * Kahan-Babuska written as a bit-mask select, which gcc vectorizes across
- * the 8 lanes; a C comparison and ?: there stays scalar). big/small: the
- * operand of larger/smaller magnitude, |a| >= |b| choosing a, compared as
- * the integer bit patterns of |a| and |b| (exact for every non-NaN value;
- * with a NaN operand the sum and the compensation are NaN either way). */
+/* Compensated sum per lane (Neumaier 1974): each addition's rounding error
+ * goes into the lane's compensation c. The error is Knuth's TwoSum, exact
+ * for any order of magnitudes and branch-free: the same error terms as
+ * Neumaier's |a| >= |b| test picks (both are exact), in 6 operations
+ * instead of ~10 with the magnitude test as bit masks (c/bench/bench_kernels
+ * 1e6, avx512, 3 interleaved runs: float64 BCE mean 1.877 -> 1.817 ns,
+ * float64 logits mean 4.307 -> 4.264 ns). While a + b is finite, no step of TwoSum
+ * overflows; when it is not, or an operand is NaN, the lane sum is
+ * non-finite and cbce__acc_add_lanes drops its compensation, as before. */
 static void lanes_neumaier(ptrdiff_t n, const double *restrict v, double *restrict s,
                            double *restrict c)
 {
@@ -161,16 +164,12 @@ static void lanes_neumaier(ptrdiff_t n, const double *restrict v, double *restri
      * so the l loop is a plain 8-wide vector loop (load, update, store per
      * group); copies in locals get split into scalar registers and then
      * shuffled in and out of vectors on every group. */
-    const uint64_t abs = UINT64_C(0x7fffffffffffffff);
     ptrdiff_t j;
     int l;
     for (j = 0; j < n; j += CBCE__LANES_F64) {
         for (l = 0; l < CBCE__LANES_F64; l++) {
-            double a = s[l], b = v[j + l], sum = a + b;
-            /* ones where |a| < |b| */
-            cbce_mask m = (uint64_t)0 - (((cbce_asu64(a) & abs) - (cbce_asu64(b) & abs)) >> 63);
-            double big = cbce_blend(m, b, a), small = cbce_blend(m, a, b);
-            c[l] += (big - sum) + small;
+            double a = s[l], b = v[j + l], sum = a + b, bb = sum - a;
+            c[l] += (a - (sum - bb)) + (b - bb);
             s[l] = sum;
         }
     }

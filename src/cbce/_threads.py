@@ -1,13 +1,14 @@
 """How many threads a kernel call may use: set_num_threads, get_num_threads, threads(n).
 
 The threads themselves live in the C core (cbce_args.num_threads): a call splits its
-elements into contiguous ranges of whole 4096-element blocks, one per thread, and
+elements into contiguous ranges of whole 4096-element blocks, a few per thread, and
 combines the blocks' sums exactly, so every result is bitwise identical for any thread
 count. Inputs too small to profit (less than about 5 µs of work per thread: 5,000
 elements of the float32 BCE loss, and at least one block; 85 µs on Windows, which
 starts a thread per call) use fewer threads or only the calling one, whatever the
 setting. Under POSIX the helper threads are kept between calls (they spin for 0.1 ms
-after each call, then sleep).
+after each call, then sleep); a call wakes sleeping ones only for about 100 µs of work
+or more, or when the previous threaded call ended less than 0.1 ms ago.
 
 The setting is resolved per call:
 

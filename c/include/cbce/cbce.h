@@ -127,7 +127,10 @@ typedef struct cbce_args {
  * forked child starts its own); on Windows they are started for the call.
  * Inputs too small to profit (less than ~5 us of work per thread: ~5,000
  * elements of the float32 BCE loss, at least one block; ~85 us on Windows)
- * use fewer threads or none.
+ * use fewer threads or none. A POSIX call wakes sleeping helpers (or
+ * creates threads) only for ~100 us of work or more, or when the previous
+ * threaded call ended less than ~0.1 ms ago; otherwise it takes the helpers
+ * that are awake, or runs alone.
  * Results are bitwise identical for every num_threads: elementwise outputs
  * are independent, block sums are combined exactly, and a range error
  * reports the offending element with the smallest logical index (its input
