@@ -219,14 +219,15 @@ CBCE_INLINE FN(bits) FN(range_bits)(CBCE_T v)
     return bv | (ONE_BITS - bv);
 }
 
-/* Zero exactly for t in {0, 1} (given t in [0, 1]): t*(1-t) + 0 is +0
- * exactly then (a nonzero t*(1-t) never underflows to 0: t >= the smallest
- * subnormal makes 1 - t round to 1, t < 1 makes 1 - t >= 2^-53 resp.
- * 2^-24). */
+/* Zero exactly for t in {0, 1} (given t in [0, 1]): t + 0 turns -0 into
+ * +0 (the same sum as range_bits', which the compiler shares), and then
+ * t*(1-t) is +0 exactly for t in {0, 1} (both factors are >= +0), and
+ * nonzero otherwise (it never underflows to 0: t >= the smallest subnormal
+ * makes 1 - t round to 1, t < 1 makes 1 - t >= 2^-53 resp. 2^-24). */
 CBCE_INLINE FN(bits) FN(soft_bits)(CBCE_T t)
 {
     t = t + (CBCE_T)0;
-    return FN(bits_of)(t * ((CBCE_T)1 - t) + (CBCE_T)0);
+    return FN(bits_of)(t * ((CBCE_T)1 - t));
 }
 
 /* Nonzero when some x or t is NaN or outside [0, 1]: one OR per element,
