@@ -26,9 +26,9 @@
  *   on an idle VM: ~100-200 us) costs the call a few microseconds, not its
  *   wake-up, and takes a task, not half of the call.
  * - Interrupts: only the calling thread runs the caller's hook (a Python
- *   signal check must run there), every INTERRUPT_EVERY elements of a task
- *   it runs; a nonzero answer raises a shared flag that every task polls per
- *   block.
+ *   signal check must run there), every INTERRUPT_EVERY elements it
+ *   processes (counted across its tasks; at block boundaries inside a task);
+ *   a nonzero answer raises a shared flag that every task polls per block.
  */
 #include <stdlib.h>
 
@@ -87,8 +87,9 @@ static double kernel_cost_ns(const cbce__call *call, int f64)
  * least this much estimated single-thread work (ns). */
 int cbce__tasks_per_thread = 4;
 double cbce__min_task_ns = 50000.0;
-/* The calling thread consults the interrupt hook this often (elements of its
- * own range; a whole number of blocks). */
+/* The calling thread consults the interrupt hook this often (elements it
+ * processes, across its tasks; a whole number of blocks, and so are all
+ * tasks but the last, so the count meets every multiple inside a task). */
 #define INTERRUPT_EVERY ((ptrdiff_t)1 << 18)
 
 /* Not a public status: a task gave up because an earlier one failed. */
@@ -111,19 +112,31 @@ struct cbce__job {
     int wake; /* may wake sleeping helpers or create threads (wake_helpers) */
     int next; /* counter: the next task to take */
     int stop; /* flag: the hook asked to stop */
+    /* the calling thread's own: elements of the tasks it finished, and
+     * the count at which it next consults the hook (caller_hook) */
+    ptrdiff_t caller_done, caller_next_hook;
 };
+
+/* On the calling thread, with `processed` of its elements done: consults
+ * the interrupt hook once that count reached the next multiple of
+ * INTERRUPT_EVERY. Nonzero (and the stop flag raised) when it asks to stop. */
+static int caller_hook(cbce__job *job, ptrdiff_t processed)
+{
+    if (cbce__flag_get(&job->stop)) return 1; /* asked already: never again */
+    if (!job->call->interrupt || processed < job->caller_next_hook) return 0;
+    job->caller_next_hook = processed - processed % INTERRUPT_EVERY + INTERRUPT_EVERY;
+    if (job->call->interrupt(job->call->interrupt_ctx) == 0) return 0;
+    cbce__flag_set(&job->stop, 1);
+    return 1;
+}
 
 int cbce__task_poll(cbce__task *task, ptrdiff_t done)
 {
     cbce__job *job = task->job;
     int j;
-    if (task->on_caller && job->call->interrupt &&
-        (done - task->begin) % INTERRUPT_EVERY == 0 &&
-        job->call->interrupt(job->call->interrupt_ctx) != 0) {
-        cbce__flag_set(&job->stop, 1);
-        return CBCE_INTERRUPTED;
-    }
     if (cbce__flag_get(&job->stop)) return CBCE_INTERRUPTED;
+    if (task->on_caller && caller_hook(job, job->caller_done + (done - task->begin)))
+        return CBCE_INTERRUPTED;
     for (j = 0; j < task->index; j++) {
         if (cbce__flag_get(&job->tasks[j].failed)) return MOOT;
     }
@@ -157,12 +170,20 @@ static void run_participant(void *arg)
         job->tasks[0].end = job->tasks[job->ntasks - 1].end;
         job->ntasks = 1;
     }
-    while ((k = cbce__counter_next(&job->next)) < job->ntasks) {
+    /* After a stop, tasks not yet taken stay undone (the call returns
+     * CBCE_INTERRUPTED); between its tasks the calling thread consults the
+     * hook as well (a task polls only at its inner block boundaries). */
+    while (!cbce__flag_get(&job->stop) && (k = cbce__counter_next(&job->next)) < job->ntasks) {
         cbce__task *task = &job->tasks[k];
         task->on_caller = part->index == 0;
         task->status = job->fn(job->lay, job->call, task);
         if (task->status == CBCE_INPUT_OUT_OF_RANGE || task->status == CBCE_TARGET_OUT_OF_RANGE)
             cbce__flag_set(&task->failed, 1);
+        if (task->on_caller) {
+            job->caller_done += task->end - task->begin;
+            if (cbce__flag_get(&job->next) < job->ntasks && caller_hook(job, job->caller_done))
+                break;
+        }
     }
     for (c = 0; c < 2; c++) {
         if (started[c] && !cbce__thread_cancel(&job->threads[child[c]]))
@@ -278,6 +299,8 @@ int cbce__run_parallel(const cbce__layout *lay, const cbce__call *call, cbce__ke
     job.ntasks = ntasks;
     job.wake = nt > 1 && wake_helpers(lay, call, f64);
     job.next = 0;
+    job.caller_done = 0;
+    job.caller_next_hook = INTERRUPT_EVERY;
     for (k = 0; k < ntasks; k++) task_init(&tasks[k], &job, k, ntasks);
     for (k = 0; k < nt; k++) {
         parts[k].job = &job;
@@ -288,9 +311,7 @@ int cbce__run_parallel(const cbce__layout *lay, const cbce__call *call, cbce__ke
 
     /* The first task (in logical order) that did not succeed decides; an
      * interruption anywhere makes the whole call interrupted. */
-    for (k = 0; k < ntasks; k++) {
-        if (tasks[k].status == CBCE_INTERRUPTED) status = CBCE_INTERRUPTED;
-    }
+    if (cbce__flag_get(&job.stop)) status = CBCE_INTERRUPTED;
     for (k = 0; k < ntasks && status == CBCE_OK; k++) {
         if (tasks[k].status != CBCE_OK) status = tasks[k].status;
     }

@@ -654,14 +654,16 @@ int main(void)
     cbce__min_per_thread = CBCE_SUM_BLOCK;
     test_identical_results();
     test_range_errors();
-    /* many tasks per thread: one per block */
+    test_interrupt();
+    /* many tasks per thread: one per block (the interrupt hook still runs
+     * every 2^18 elements the calling thread processes, across its tasks) */
     cbce__tasks_per_thread = 1000;
     cbce__min_task_ns = 0.0;
     test_identical_results();
     test_range_errors();
+    test_interrupt();
     cbce__tasks_per_thread = saved_tasks;
     cbce__min_task_ns = saved_task_ns;
-    test_interrupt();
     test_concurrent_callers();
     test_sleeping_helpers_and_fork();
     cbce__wake_min_ns = saved_wake;
