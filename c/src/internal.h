@@ -96,9 +96,10 @@ void cbce__acc_init(cbce__acc *acc);
 void cbce__acc_add(cbce__acc *acc, double v);
 /* Lane accumulators of a block sum (lane = logical index mod the count):
  * float32 sums need one double add per element, whose latency 32
- * independent chains hide (8 lanes were latency-bound: ~5% of the float32
- * BCE loss); float64 compensated sums are busy enough with 8 (32 measured
- * 1-2% slower). */
+ * independent chains hide (8 lanes were latency-bound: float32 BCE mean
+ * 0.927 vs 0.892 ns); float64 compensated sums are busy enough with 8 (32
+ * measured 0.5-2.6% slower): c/bench/bench_kernels in
+ * benchmarks/results/2026-12-07-xeon-c-kernels-lanes.txt. */
 #define CBCE__LANES_F32 32
 #define CBCE__LANES_F64 8
 

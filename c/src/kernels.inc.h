@@ -153,8 +153,8 @@ static void lanes_f32(ptrdiff_t n, const double *restrict v, double *restrict s)
  * for any order of magnitudes and branch-free: the same error terms as
  * Neumaier's |a| >= |b| test picks (both are exact), in 6 operations
  * instead of ~10 with the magnitude test as bit masks (c/bench/bench_kernels
- * 1e6, avx512, 3 interleaved runs: float64 BCE mean 1.877 -> 1.817 ns,
- * float64 logits mean 4.307 -> 4.264 ns). While a + b is finite, no step of TwoSum
+ * 1e6, avx512, benchmarks/results/2026-12-07-xeon-c-kernels-lanes.txt:
+ * float64 BCE mean 1.942 -> 1.876 ns). While a + b is finite, no step of TwoSum
  * overflows; when it is not, or an operand is NaN, the lane sum is
  * non-finite and cbce__acc_add_lanes drops its compensation, as before. */
 static void lanes_neumaier(ptrdiff_t n, const double *restrict v, double *restrict s,

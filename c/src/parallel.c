@@ -5,10 +5,10 @@
  * Why it looks like this
  * ----------------------
  * - Split: contiguous ranges of whole CBCE_SUM_BLOCK blocks, a few per
- *   thread (task_count). Reductions already sum block by block into an exact superaccumulator, so
- *   a task summing its blocks into its own accumulator and the exact merge
- *   afterwards give the same bits as one thread. Elementwise outputs are
- *   independent per element.
+ *   thread (task_count). Reductions already sum block by block into an
+ *   exact superaccumulator, so a task summing its blocks into its own
+ *   accumulator and the exact merge afterwards give the same bits as one
+ *   thread. Elementwise outputs are independent per element.
  * - Errors: the BCE range check reports the offending element with the
  *   smallest logical index. Tasks are in logical order and each reports its
  *   own first bad element, so the first failing task's status is the
@@ -23,7 +23,7 @@
  *   helpers, started as a tree, see run_participant) take tasks from a
  *   shared counter, and the caller takes back offers no helper has taken
  *   when it runs out of tasks: a helper that wakes late (a sleeping thread
- *   on an idle VM: ~100-200 us) costs the call a few microseconds, not its
+ *   on a VM: 20-160 us) costs the call a few microseconds, not its
  *   wake-up, and takes a task, not half of the call.
  * - Interrupts: only the calling thread runs the caller's hook (a Python
  *   signal check must run there), every INTERRUPT_EVERY elements it
@@ -35,15 +35,17 @@
 #include "internal.h"
 #include "threads.h"
 
-/* Handing a task to a spinning helper and joining it costs ~1-2 us (2-core
- * x86-64 VM, glibc); a sleeping helper ~7-13 us once the calling core is
- * busy, and ~200 us when the whole VM idled, which the caller does not
- * wait for (run_participant). (A throwaway pthread probe, not kept: round
- * trips of create+join, condition variable and spin, at 1 ms busy or idle
- * gaps.) With c per element and m elements per thread, one thread takes
- * 2*m*c and two take m*c plus that cost, so a helper gets m*c of at least
- * ~5 us: cbce__min_per_thread = 5000 elements
- * of the cheapest kernel (the float32 BCE loss, ~1.0 ns), proportionally
+/* A helper that still spins takes an offered task ~0.2 us after the offer
+ * (0.4 us to its join); one asleep on its condition variable 20-160 us
+ * after it (the median of a run was either ~20 us or ~130-160 us, whether
+ * the calling core was busy or idle), which the caller does not wait for
+ * (run_participant); creating and joining a thread takes ~16 us
+ * (c/bench/bench_handoff.c on a 2-vCPU x86-64 VM, glibc:
+ * benchmarks/results/2026-12-07-xeon-c-handoff.txt). With c per element
+ * and m elements per thread, one thread takes 2*m*c and two take m*c plus
+ * the call's cost of threading (the hand-over, its task list and the merge
+ * of the sums), so a helper gets m*c of at least ~5 us:
+ * cbce__min_per_thread = 5000 elements of the cheapest kernel (the float32 BCE loss, ~1.0 ns), proportionally
  * fewer of slower kernels (kernel_cost_ns()), the same work per thread.
  * Measured at 10^4 elements, 1 thread -> 2: back-to-back calls
  * (benchmarks/results/2026-12-07-xeon-avx512.txt) float32 BCE mean 9.8 ->
@@ -194,9 +196,9 @@ static void run_participant(void *arg)
 /* How many threads this call uses: the request, capped so that each thread
  * gets at least one block and the elements worth a thread for this kernel
  * (cbce__min_per_thread scaled from the cheapest kernel to this one). */
-static int thread_count(const cbce__layout *lay, const cbce__call *call, int f64)
+static int thread_count(const cbce__layout *lay, const cbce__call *call, int f64,
+                        ptrdiff_t nblocks)
 {
-    ptrdiff_t nblocks = (lay->size + CBCE_SUM_BLOCK - 1) / CBCE_SUM_BLOCK;
     double min_elems = (double)cbce__min_per_thread * (MIN_PER_THREAD_COST_NS /
                                                        kernel_cost_ns(call, f64));
     ptrdiff_t cap = (ptrdiff_t)((double)lay->size / (min_elems > 1.0 ? min_elems : 1.0));
@@ -207,37 +209,36 @@ static int thread_count(const cbce__layout *lay, const cbce__call *call, int f64
     return nt < 1 ? 1 : (int)nt;
 }
 
-/* Whether this call may wake sleeping helpers (and create threads): when
- * its single-thread work is at least cbce__wake_min_ns, or when the last
- * threaded call ended so recently that calls come back to back (a loop of
- * small calls: its second call wakes the helpers, which then stay awake
- * while the calls keep coming). Otherwise the call takes only helpers that
- * are awake, and runs alone when none is: after a pause, waking a helper
- * costs the caller a few microseconds and the helper, on a VM whose
- * other vCPU idled, ~100-200 us to arrive, longer than such a call (with a
- * 1 ms pause before each call, bench/bench_threads.c, waking cost 7-20% of
- * float32 BCE calls of 10^4 to 3*10^4 elements and was neutral at 10^5). */
-static int wake_helpers(const cbce__layout *lay, const cbce__call *call, int f64)
+/* Whether this call, of work_ns estimated single-thread work, may wake
+ * sleeping helpers (and create threads): when work_ns is at least
+ * cbce__wake_min_ns, or when the last threaded call ended so recently that
+ * calls come back to back (a loop of small calls: its second call wakes the
+ * helpers, which then stay awake while the calls keep coming). Otherwise the
+ * call takes only helpers that are awake, and runs alone when none is: after
+ * a pause, waking a helper costs the caller a few microseconds and the
+ * helper 20-160 us to arrive (see above), longer than such a call (with a
+ * 1 ms pause before each call, 5906bbd's library, which always woke them,
+ * took 2 threads 0.71-0.98x the time of one for float32 BCE at 10^4 to
+ * 3*10^4 elements, and 0.98-1.01x at 10^5:
+ * benchmarks/results/2026-12-07-xeon-c-threads-a8c0115.txt). */
+static int wake_helpers(double work_ns)
 {
     if (cbce__wake_min_ns < 0) return 0; /* tests: never */
-    return (double)lay->size * kernel_cost_ns(call, f64) >= (double)cbce__wake_min_ns ||
-           cbce__thread_recent();
+    return work_ns >= (double)cbce__wake_min_ns || cbce__thread_recent();
 }
 
-/* Tasks of a call on nt threads: nt times k, k up to cbce__tasks_per_thread
- * with each task at least cbce__min_task_ns of estimated work (and one
- * block). Several per thread, so that a helper that starts late takes a
- * small share, not a whole thread's, and the call waits at most for that
- * share; a multiple of nt, so that threads that start together also end
- * together (5 tasks on 2 threads take 3/5 of the time, not 1/2); and no
- * more, as each costs the kernel's set-up and a merge of its sums (at
- * 3*10^4 float32 elements, one block per task was ~15% slower than one
- * task per thread, bench/bench_threads.c). */
-static int task_count(const cbce__layout *lay, const cbce__call *call, int f64, int nt)
+/* Tasks of a call of work_ns on nt threads: nt times k, k up to
+ * cbce__tasks_per_thread with each task at least cbce__min_task_ns of the
+ * estimated work (and one block). Several per thread, so that a helper that
+ * starts late takes a small share, not a whole thread's, and the call waits
+ * at most for that share; a multiple of nt, so that threads that start
+ * together also end together (5 tasks on 2 threads take 3/5 of the time,
+ * not 1/2); and no more, as each costs the kernel's set-up and a merge of
+ * its sums. */
+static int task_count(double work_ns, ptrdiff_t nblocks, int nt)
 {
-    ptrdiff_t nblocks = (lay->size + CBCE_SUM_BLOCK - 1) / CBCE_SUM_BLOCK, k, ntasks;
-    double per_thread = (double)lay->size * kernel_cost_ns(call, f64) / (double)nt /
-                        (cbce__min_task_ns > 1.0 ? cbce__min_task_ns : 1.0);
+    ptrdiff_t k, ntasks;
+    double per_thread = work_ns / (double)nt / (cbce__min_task_ns > 1.0 ? cbce__min_task_ns : 1.0);
     if (nt == 1) return 1;
     k = per_thread < (double)cbce__tasks_per_thread ? (ptrdiff_t)per_thread
                                                      : (ptrdiff_t)cbce__tasks_per_thread;
@@ -246,9 +247,8 @@ static int task_count(const cbce__layout *lay, const cbce__call *call, int f64, 
     return (int)(ntasks < nblocks ? ntasks : nblocks);
 }
 
-static void task_init(cbce__task *task, cbce__job *job, int index, int ntasks)
+static void task_init(cbce__task *task, cbce__job *job, ptrdiff_t nblocks, int index, int ntasks)
 {
-    ptrdiff_t nblocks = (job->lay->size + CBCE_SUM_BLOCK - 1) / CBCE_SUM_BLOCK;
     /* Blocks [index*nb/nt, (index+1)*nb/nt) of nt tasks; the products stay
      * far below PTRDIFF_MAX (nb < 2^51 for any addressable array, and
      * nt <= MAX_THREADS * cbce__tasks_per_thread = 1024 unless a test
@@ -272,7 +272,10 @@ int cbce__run_parallel(const cbce__layout *lay, const cbce__call *call, cbce__ke
     participant caller, *parts = &caller;
     cbce__thread *threads = NULL; /* unused when nt == 1 */
     void *mem = NULL;
-    int nt = thread_count(lay, call, f64), ntasks = task_count(lay, call, f64, nt), k;
+    /* the call's blocks, and its estimated single-thread work */
+    const ptrdiff_t nblocks = (lay->size + CBCE_SUM_BLOCK - 1) / CBCE_SUM_BLOCK;
+    const double work_ns = (double)lay->size * kernel_cost_ns(call, f64);
+    int nt = thread_count(lay, call, f64, nblocks), ntasks = task_count(work_ns, nblocks, nt), k;
     int status = CBCE_OK;
 
     job.lay = lay;
@@ -297,11 +300,11 @@ int cbce__run_parallel(const cbce__layout *lay, const cbce__call *call, cbce__ke
     job.threads = threads;
     job.nparts = nt;
     job.ntasks = ntasks;
-    job.wake = nt > 1 && wake_helpers(lay, call, f64);
+    job.wake = nt > 1 && wake_helpers(work_ns);
     job.next = 0;
     job.caller_done = 0;
     job.caller_next_hook = INTERRUPT_EVERY;
-    for (k = 0; k < ntasks; k++) task_init(&tasks[k], &job, k, ntasks);
+    for (k = 0; k < ntasks; k++) task_init(&tasks[k], &job, nblocks, k, ntasks);
     for (k = 0; k < nt; k++) {
         parts[k].job = &job;
         parts[k].index = k;

@@ -62,15 +62,16 @@ void cbce__thread_join(cbce__thread *t)
 
 #else
 
-/* Helper threads are kept and reused (POSIX only): waking a parked helper
- * costs ~0.2 us while it still spins after its last task and ~7-13 us once
- * it sleeps, against ~15-25 us to create and join a thread (2-core x86-64
- * VM, glibc; parallel.c says how this was measured). A helper spins for SPIN_NS
- * after each task, so back-to-back calls find it awake, then sleeps on its
- * condition variable. When both cores of such a VM were idle, waking a
- * thread (new or sleeping) takes ~200 us: so a start is only an offer that
- * cbce__thread_cancel takes back if the helper has not taken it, and
- * parallel.c lets whoever runs take the tasks. Calls from many threads at
+/* Helper threads are kept and reused (POSIX only): a helper that still
+ * spins after its last task runs an offered function ~0.2 us after the
+ * offer, against ~16 us to create and join a thread (c/bench/bench_handoff.c,
+ * 2-vCPU x86-64 VM, glibc: benchmarks/results/2026-12-07-xeon-c-handoff.txt).
+ * A helper spins for SPIN_NS after each task, so back-to-back calls find it
+ * awake, then sleeps on its condition variable; on that VM a sleeping
+ * helper runs 20-160 us after the offer (medians of single runs), whether
+ * the calling core was busy or idle: so a start is only an offer that cbce__thread_cancel takes
+ * back if the helper has not taken it, and parallel.c lets whoever runs
+ * take the tasks. Calls from many threads at
  * once each claim idle helpers; when all kept helpers are busy and no more
  * may be kept, a call creates a thread of its own, as when no helper can be
  * started. After fork() the child forgets the parent's helpers (they do not
