@@ -45,8 +45,9 @@
  * and m elements per thread, one thread takes 2*m*c and two take m*c plus
  * the call's cost of threading (the hand-over, its task list and the merge
  * of the sums), so a helper gets m*c of at least ~5 us:
- * cbce__min_per_thread = 5000 elements of the cheapest kernel (the float32 BCE loss, ~1.0 ns), proportionally
- * fewer of slower kernels (kernel_cost_ns()), the same work per thread.
+ * cbce__min_per_thread = 5000 elements of the cheapest kernel (the float32
+ * BCE loss, ~1.0 ns), proportionally fewer of slower kernels
+ * (kernel_cost_ns()), the same work per thread.
  * Measured at 10^4 elements, 1 thread -> 2: back-to-back calls
  * (benchmarks/results/2026-12-07-xeon-avx512.txt) float32 BCE mean 9.8 ->
  * 8.2 us, float64 BCE-with-logits value_and_grad 63.2 -> 42.0 us; with a
@@ -54,7 +55,8 @@
  * --pause 1e-3, results/2026-12-07-xeon-threads-1e4.txt, soft labels) the
  * caller's wake-up calls cost 2.7-4.1 us: float32 BCE mean 21.3 -> 25.4
  * us, float64 BCE value_and_grad 81.9 -> 85.0 us; which is why such calls
- * now wake no sleeping helper (wake_helpers). */
+ * now wake no sleeping helper unless calls come back to back
+ * (wake_helpers). */
 #if defined(_WIN32)
 /* Windows creates a thread per start (threads.c), ~20-60 us that a call
  * must wait for: a thread needs ~85 us of work there. */
