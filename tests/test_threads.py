@@ -273,7 +273,10 @@ _LONG_CALL = """
 
 @pytest.mark.parametrize("nthreads", ["1", "2"])
 def test_ctrl_c_interrupts_a_long_call(nthreads):
-    code = _LONG_CALL.format(setup="", send="lambda: signal.raise_signal(signal.SIGINT)")
+    # Python's own handler, also when this runs from a background shell job (which starts
+    # its children with SIGINT ignored, so raise_signal would do nothing)
+    code = _LONG_CALL.format(setup="signal.signal(signal.SIGINT, signal.default_int_handler)",
+                             send="lambda: signal.raise_signal(signal.SIGINT)")
     r = _run_python(code, nthreads, timeout=60)
     assert r.returncode == 0, r.stderr
     out = r.stdout.strip()

@@ -80,10 +80,15 @@ CBCE_INLINE cbce_dd cbce_ew_logx(double x)
 }
 
 /* 1 - v as an exact pair for v in [0, 1] (BCE inputs and targets): Fast2Sum,
- * exact since |1| >= |v|, so the same pair as TwoSum at half the cost. */
+ * exact since |1| >= |v|, so the same pair as TwoSum at half the cost.
+ * Written with v's sign as given ((1 - hi) - v, not -v - (hi - 1)): the
+ * same exact values without a negation of v. */
 CBCE_INLINE cbce_dd cbce_ew_one_minus(double v)
 {
-    return cbce_fast_two_sum(1.0, -v);
+    cbce_dd r;
+    r.hi = 1.0 - v;
+    r.lo = (1.0 - r.hi) - v;
+    return r;
 }
 
 CBCE_INLINE cbce_dd cbce_ew_log1mx(double x)
@@ -194,12 +199,15 @@ CBCE_INLINE double cbce_ew_bce_loss_hard_plain_w(double x, double t, double w)
 /* ... and for w = 1: -log of the pair rounded once, which is the rounded
  * sum of cbce_log01_dd_raw's halves (the normalization only moves the
  * rounding error into lo, which the final sum adds back), so the same
- * value with three operations fewer. */
+ * value with three operations fewer; and with the minus carried by the
+ * log's own operations (cbce_log01_dd_raw_signed: exactly the negated
+ * halves, whose sum -- never 0 for plain x -- is exactly the negated sum),
+ * one fewer still. */
 CBCE_INLINE double cbce_ew_bce_loss_hard_plain_unit(double x, double t)
 {
     cbce_dd y = cbce_ew_hard_log_arg(x, t);
-    cbce_dd l = cbce_log01_dd_raw(y.hi, y.lo, 0.0);
-    return -(l.hi + l.lo);
+    cbce_dd l = cbce_log01_dd_raw_signed(y.hi, y.lo, 0.0, -1.0);
+    return l.hi + l.lo;
 }
 
 CBCE_INLINE double cbce_ew_bce_loss_plain_w(double x, double t, double w)

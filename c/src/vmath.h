@@ -448,7 +448,12 @@ CBCE_INLINE cbce_dd cbce_log1p01_dd(cbce_dd e)
  * kernels call directly for chunks whose inputs are all normal and below 1
  * (where cbce_log01_dd's scaling select would pass ys through with ks =
  * 0, the same operations). */
-CBCE_INLINE cbce_dd cbce_log01_dd_raw(double ys, double yl, double ks);
+CBCE_INLINE cbce_dd cbce_log01_dd_raw_signed(double ys, double yl, double ks, double sg);
+
+CBCE_INLINE cbce_dd cbce_log01_dd_raw(double ys, double yl, double ks)
+{
+    return cbce_log01_dd_raw_signed(ys, yl, ks, 1.0);
+}
 
 CBCE_INLINE cbce_dd cbce_log01_dd_normal(double ys, double yl, double ks)
 {
@@ -459,28 +464,39 @@ CBCE_INLINE cbce_dd cbce_log01_dd_normal(double ys, double yl, double ks)
 /* The same pair before its final Fast2Sum: hi = k*LN2_HI + f (rounded) and
  * lo = everything else, |lo| below 0.6 |hi| or hi = 0 (above), so that
  * hi + lo rounds to the normalized pair's hi, and a caller that only
- * needs the log rounded to double can skip the normalization. */
-CBCE_INLINE cbce_dd cbce_log01_dd_raw(double ys, double yl, double ks)
+ * needs the log rounded to double can skip the normalization.
+ * Times sg = +1 or -1 (a constant): f, s, fl, corr and the constants carry
+ * the sign (for sg = +1 the operations are exactly those of the log), so
+ * sg = -1 costs no operation, and every nonzero intermediate, hence the
+ * pair, is exactly the negation of the sg = +1 one (rounding to nearest is
+ * symmetric; only zeros may differ in sign, and 2 + f, the one divisor, is
+ * never 0): -log for a caller that would negate the sum. */
+CBCE_INLINE cbce_dd cbce_log01_dd_raw_signed(double ys, double yl, double ks, double sg)
 {
     const double Lg1 = 6.666666666666735130e-01, Lg2 = 3.999999999940941908e-01,
                  Lg3 = 2.857142874366239149e-01, Lg4 = 2.222219843214978396e-01,
                  Lg5 = 1.818357216161805012e-01, Lg6 = 1.531383769920937332e-01,
                  Lg7 = 1.479819860511658591e-01;
     const uint64_t sqrt_half = UINT64_C(0x3fe6a09e667f3bcd);
+    /* sg * (1 + f): the sign bit set with the integer add that builds 1 + f */
+    const uint64_t sg_sqrt_half = sqrt_half | (sg < 0.0 ? UINT64_C(1) << 63 : 0);
     uint64_t tmp = cbce_asu64(ys) - sqrt_half + (UINT64_C(1) << 63);
     uint64_t field = tmp >> 52; /* k + 2048 (k of ys) */
-    double f = cbce_asf64((tmp & UINT64_C(0x000fffffffffffff)) + sqrt_half) - 1.0;
+    double f = cbce_asf64((tmp & UINT64_C(0x000fffffffffffff)) + sg_sqrt_half) - sg; /* sg*f */
     double kd = (cbce_asf64(UINT64_C(0x4330000000000000) | field) - (0x1p52 + 2048.0)) - ks;
-    /* 2^-k: biased exponent 3071 - field, in [0, 2046] for every ys >= 0
-     * (ys = 0: 2^1023, times yl = 0) */
-    double fl = yl * cbce_asf64((UINT64_C(3071) - field) << 52);
-    double s = f / (2.0 + f);
+    /* yl * 2^-k: yl is nonzero only for ys in (1/2, 1] (1 - x rounded, x < 1/2;
+     * ks = 0 there), where k is -1 or 0 and 2^-k = 1 - kd; elsewhere yl = +-0
+     * and 1 - kd >= 1, so fl is that zero either way (one operation fewer
+     * than 2^-k from the exponent bits) */
+    double fl = yl * (sg < 0.0 ? kd - 1.0 : 1.0 - kd); /* sg*fl */
+    double s = f / (2.0 + sg * f);                        /* sg*s */
     double z = s * s, w = z * z;
     double R = z * (Lg1 + w * (Lg3 + w * (Lg5 + w * Lg7))) + w * (Lg2 + w * (Lg4 + w * Lg6));
     double hfsq = (0.5 * f) * f;
-    cbce_dd h = cbce_fast_two_sum(kd * CBCE_LN2_HI, f);
-    double corr = ((2.0 * s) * (1.0 - s)) * fl; /* fl*(1 - 1/(1+f)) */
-    double rest = (s * (hfsq + R) - hfsq) + (kd * CBCE_LN2_LO + ((fl - corr) - (0.5 * fl) * fl));
+    cbce_dd h = cbce_fast_two_sum(kd * (sg * CBCE_LN2_HI), f);
+    double corr = ((sg * 2.0 * s) * (1.0 - sg * s)) * fl; /* sg*fl*(1 - 1/(1+f)) */
+    double rest = (s * (hfsq + R) - sg * hfsq) +
+                  (kd * (sg * CBCE_LN2_LO) + ((fl - corr) - (sg * 0.5 * fl) * fl));
     cbce_dd r;
     r.hi = h.hi;
     r.lo = h.lo + rest;
