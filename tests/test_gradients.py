@@ -150,6 +150,53 @@ def test_bce_grad_wrt_input_is_finite_at_endpoints(dtype):
                       "bce grad wrt input at 0/1")
 
 
+def _hard_label_probabilities(rng, n):
+    """float64 x for hard-label d/dx: both sides of the fast form's range edges
+    (x - 1/2 against 1/2 - 2^-38: x near 2^-38 and 1 - 2^-38, a few ulps apart), x near
+    0 and 1 down to 1e-15 (where x*(1-x) < eps), and x in the middle."""
+    edge = np.ldexp(1.0, -38)
+    steps = np.arange(-40, 41)
+    near_edges = np.concatenate([edge + steps * np.ldexp(1.0, -91),
+                                 (1.0 - edge) + steps * np.ldexp(1.0, -53),
+                                 np.nextafter(0.5, [0.0, 1.0]), [0.5, 0.25]])
+    k = (n - near_edges.size) // 3
+    x = np.concatenate([near_edges, loguniform(rng, -15, 0, k), 1.0 - loguniform(rng, -15, 0, k),
+                        rng.uniform(0, 1, n - near_edges.size - 2 * k)])
+    return np.clip(x, 0, 1)
+
+
+@pytest.mark.parametrize("config", ["plain_sum", "mean", "none_scalar_g", "none_array_g"])
+def test_bce_grad_hard_labels_within_bound(config):
+    # float64 d/dx for t in {0, 1} and unit weights takes its fast form, sgn/y with y = x
+    # or 1 - x (elementwise.h), where x is in [~2^-38, 1 - 2^-38]; the general form
+    # elsewhere. Both within SPEC 3 (relative), on whole hard-label arrays (the loops
+    # without the select) and interleaved with soft targets (the select).
+    cfg = CONFIGS[config]
+    rng = np.random.default_rng(77 + len(config))
+    n = 3000
+    x = _hard_label_probabilities(rng, n)
+    t = rng.integers(0, 2, n).astype(np.float64)
+    w, g, _, s, red, scaled, nd = _setup(cfg, rng, n, np.float64)
+    got = BCE_GRAD(x, t, w, red, grad_output=g)
+    vals, scales = R.bce_grad(x, t, w, _g_for_ref(g, n, np.float64), s, "input", nd)
+    R.assert_ulps(got, vals, scales, np.float64, R.bound_ulps(np.float64, scaled),
+                  f"bce grad wrt input, t in {{0,1}} ({config})", {"x": x, "t": t})
+    # one value per element, whichever loop ran: hard chunks alone, mixed with soft
+    # targets, with weights of 1 given, and fused with the loss
+    xm, tm = np.repeat(x, 2), np.repeat(t, 2)
+    tm[1::2] = 0.375
+    gm = np.repeat(g, 2) if np.ndim(g) else g
+    mixed = BCE_GRAD(xm, tm, None, red, grad_output=gm)[::2]
+    ones = BCE_GRAD(x, t, np.ones(n), red, grad_output=g)
+    fused = BCE_VG(x, t, None, red, grad_output=g)[1]
+    if red == "mean":  # 1/(2n) instead of 1/n: compare the unscaled values instead
+        mixed = None
+    for other, what in ((mixed, "mixed with soft targets"), (ones, "weights of 1"),
+                        (fused, "value_and_grad")):
+        if other is not None:
+            assert_bitwise_equal(other, got, what)
+
+
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES)
 def test_logits_grad_at_infinite_logits_is_the_limit(dtype):
     # SPEC 2.1: d/dx -> 1 - t at +inf, -pw*t at -inf; d/dt -> -inf at +inf, +inf at -inf.

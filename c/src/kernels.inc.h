@@ -206,6 +206,9 @@ static void lanes_neumaier(ptrdiff_t n, const double *restrict v, double *restri
 }
 #endif
 
+/* which forms of the BCE d/dx a chunk needs (dx_forms) */
+enum { DX_MIXED, DX_SOFT, DX_FAST };
+
 #endif /* CBCE__KERNELS_COMMON */
 
 /* ---- Per-dtype part ---------------------------------------------------- */
@@ -263,7 +266,8 @@ CBCE_INLINE FN(bits) FN(soft_bits)(CBCE_T t)
 
 /* Nonzero when some x or t is NaN or outside [0, 1]: one OR per element,
  * the sign bit tested once per chunk. *hard is set to 1 when, besides,
- * every t is 0 or 1 (hard labels), and *plain when every x is in
+ * every t is 0 or 1 (hard labels), *any_hard when some t is, and *plain
+ * when every x is in
  * [PLAIN_MIN, 1), where the element functions need no clamp and no care
  * for tiny x or zeros (the *_plain functions). x is tested for that range
  * first, with the integer bits as for range_bits: the sign bit of
@@ -273,18 +277,20 @@ CBCE_INLINE FN(bits) FN(soft_bits)(CBCE_T t)
  * first again), which -0, negatives and NaN are; only a chunk with such an
  * x is scanned again for x outside [0, 1]. */
 static int FN(range_bad_loop)(ptrdiff_t n, const CBCE_T *restrict x, const CBCE_T *restrict t,
-                              int *hard, int *plain)
+                              int *hard, int *any_hard, int *plain)
 {
     const FN(bits) lo = PLAIN_MIN_BITS;
     ptrdiff_t i;
-    FN(bits) bad = 0, soft = 0, edge = 0;
+    FN(bits) bad = 0, soft = 0, edge = 0, hard_one = 0;
     for (i = 0; i < n; i++) {
-        FN(bits) bx = FN(bits_of)(x[i]);
+        FN(bits) bx = FN(bits_of)(x[i]), st = FN(soft_bits)(t[i]);
         edge |= (bx - lo) | (ONE_BITS - 1 - bx);
         bad |= FN(range_bits)(t[i]);
-        soft |= FN(soft_bits)(t[i]);
+        soft |= st;
+        hard_one |= st - 1; /* sign bit set where st == 0 (st >= 0 for t in [0, 1]) */
     }
     *hard = soft == 0;
+    *any_hard = (int)(hard_one >> SIGN_SHIFT);
     *plain = (int)(edge >> SIGN_SHIFT) == 0;
     if (!*plain) {
         for (i = 0; i < n; i++) bad |= FN(range_bits)(x[i]);
@@ -316,6 +322,33 @@ static int FN(logits_plain_loop)(ptrdiff_t n, const CBCE_T *restrict x, const CB
     (void)t, (void)pw;
 #endif
     return (int)(edge >> SIGN_SHIFT) == 0;
+}
+
+/* For the BCE d/dx of a chunk (EW(bce_dx_wg)): DX_FAST when every element
+ * takes the fast form (hard_unit: hard labels and unit weights; then every
+ * x in range), DX_SOFT when none can (no target is 0 or 1: any_hard from
+ * range_bad_loop, or, for smoothed targets t', the same test on t'), else
+ * DX_MIXED. float32 has one form (DX_MIXED). */
+static int FN(dx_forms)(int want, int hard_unit, int any_hard, int smoothed, ptrdiff_t n,
+                        const CBCE_T *restrict x, const CBCE_T *restrict t)
+{
+#if CBCE_IS_F64
+    ptrdiff_t i;
+    uint64_t acc = 0;
+    if (!want) return DX_MIXED;
+    if (hard_unit) {
+        for (i = 0; i < n; i++) acc |= ~cbce_ew_dx_fast_x(x[i]);
+        return acc == 0 ? DX_FAST : DX_MIXED;
+    }
+    if (smoothed) {
+        for (i = 0; i < n; i++) acc |= cbce_ew_hard_t(t[i]);
+        any_hard = acc != 0;
+    }
+    return any_hard ? DX_MIXED : DX_SOFT;
+#else
+    (void)want, (void)hard_unit, (void)any_hard, (void)smoothed, (void)n, (void)x, (void)t;
+    return DX_MIXED;
+#endif
 }
 
 #undef ONE_BITS
@@ -432,6 +465,20 @@ MATH_LOOP(bce_loss_hard_plain_dx_loop, LOSS(EW(bce_loss_hard_plain_w)(xi, tt, w[
                                            GRAD(EW(bce_dx_plain_wg)(xi, tt, w[i], g[i])))
 MATH_LOOP(bce_loss_hard_plain_unit_dx_loop, LOSS(EW(bce_loss_hard_plain_unit)(xi, tt))
                                                 GRAD(EW(bce_dx_plain_wg)(xi, tt, 1.0, g[i])))
+#if CBCE_IS_F64
+/* d/dx for chunks where one form applies to every element
+ * (EW(bce_dx_wg)): "soft", no target 0 or 1 (any_hard_loop); "fast", hard
+ * labels, unit weights and every x in the fast form's range (all_dx_fast) */
+MATH_LOOP(bce_dx_soft_loop, GRAD(EW(bce_dx_soft_wg)(xi, tt, w[i], g[i])))
+MATH_LOOP(bce_dx_soft_unit_loop, GRAD(EW(bce_dx_soft_wg)(xi, tt, 1.0, g[i])))
+MATH_LOOP(bce_loss_dx_soft_loop,
+          LOSS(EW(bce_loss_w)(xi, tt, w[i])) GRAD(EW(bce_dx_soft_wg)(xi, tt, w[i], g[i])))
+MATH_LOOP(bce_loss_plain_dx_soft_loop, LOSS(EW(bce_loss_plain_w)(xi, tt, w[i]))
+                                           GRAD(EW(bce_dx_soft_wg)(xi, tt, w[i], g[i])))
+MATH_LOOP(bce_dx_fast_loop, GRAD(EW(bce_dx_fast_g)(xi, tt, g[i])))
+MATH_LOOP(bce_loss_hard_plain_unit_dx_fast_loop, LOSS(EW(bce_loss_hard_plain_unit)(xi, tt))
+                                                     GRAD(EW(bce_dx_fast_g)(xi, tt, g[i])))
+#endif
 MATH_LOOP(logits_loss_loop, LOSS(EW(logits_loss_w)(xi, tt, pw[i], w[i])))
 MATH_LOOP(logits_dx_loop, GRAD(EW(logits_dx_wg)(xi, tt, pw[i], w[i], g[i])))
 MATH_LOOP(logits_dt_loop, GRAD(EW(logits_dt_wg)(xi, pw[i], w[i], g[i])))
@@ -472,7 +519,7 @@ typedef void (*FN(math_loop))(ptrdiff_t n, const CBCE_T *restrict x, const CBCE_
  * (range_bad_loop, logits_plain_loop) and only unit factors (all weights
  * and, for logits, pos_weights 1 or absent). */
 static FN(math_loop) FN(pick_loop)(int is_bce, int do_loss, int do_grad, int wrt_target,
-                                   int hard, int plain, int unit)
+                                   int hard, int plain, int unit, int dx)
 {
     /* by [plain][unit] */
     static const FN(math_loop) hard_loss[2][2] = {
@@ -495,6 +542,19 @@ static FN(math_loop) FN(pick_loop)(int is_bce, int do_loss, int do_grad, int wrt
         {FN(logits_dx_plain_loop), FN(logits_dx_plain_unit_loop)}};
     plain = plain != 0;
     unit = unit != 0;
+#if CBCE_IS_F64
+    if (is_bce && do_grad && !wrt_target && dx != DX_MIXED) {
+        if (do_loss)
+            return dx == DX_FAST ? FN(bce_loss_hard_plain_unit_dx_fast_loop)
+                   : plain       ? FN(bce_loss_plain_dx_soft_loop)
+                                 : FN(bce_loss_dx_soft_loop);
+        return dx == DX_FAST ? FN(bce_dx_fast_loop)
+               : unit        ? FN(bce_dx_soft_unit_loop)
+                             : FN(bce_dx_soft_loop);
+    }
+#else
+    (void)dx;
+#endif
     if (do_loss && do_grad) {
         if (is_bce)
             return wrt_target ? FN(bce_loss_dt_loop)
@@ -623,7 +683,7 @@ static int FN(run)(const cbce__layout *lay, const cbce__call *call, cbce__task *
     const CBCE_T *xt[2];
     double lane_s[LANES], lane_c[LANES];
     cbce__cursor rd, wr_out, wr_grad;
-    int ops[CBCE__NOPS], nops = 0, l, hard = 0, plain = 0, unit;
+    int ops[CBCE__NOPS], nops = 0, l, hard = 0, any_hard = 1, plain = 0, unit;
     const int is_bce = call->kind == CBCE__KIND_BCE;
     const int do_loss = (call->what & CBCE__DO_LOSS) != 0;
     const int do_grad = (call->what & CBCE__DO_GRAD) != 0;
@@ -675,7 +735,8 @@ static int FN(run)(const cbce__layout *lay, const cbce__call *call, cbce__task *
         if (n > CBCE__CHUNK) n = CBCE__CHUNK;
         FN(gather_chunk)(lay, &rd, call, ops, nops, buf, ptr, xt_buf, xt, n);
         if (is_bce &&
-            FN(range_bad_loop)(n, xt[CBCE__OP_INPUT], xt[CBCE__OP_TARGET], &hard, &plain))
+            FN(range_bad_loop)(n, xt[CBCE__OP_INPUT], xt[CBCE__OP_TARGET], &hard, &any_hard,
+                               &plain))
             return FN(range_first_bad)(n, xt[CBCE__OP_INPUT], xt[CBCE__OP_TARGET]);
         hard = hard && is_bce && a == 1.0 && b == 0.0;
         if (!do_loss && !do_grad) continue;
@@ -723,8 +784,10 @@ static int FN(run)(const cbce__layout *lay, const cbce__call *call, cbce__task *
                 ts = buf[CBCE__NOPS + 2];
 #endif
             }
-            FN(pick_loop)(is_bce, do_loss, do_grad, wrt_target, hard, plain,
-                          unit)(n, x, t, ts, w, pw, g, l_out, g_out);
+            FN(pick_loop)(is_bce, do_loss, do_grad, wrt_target, hard, plain, unit,
+                          FN(dx_forms)(is_bce && do_grad && !wrt_target, hard && unit, any_hard,
+                                       a != 1.0 || b != 0.0, n, x, t))(n, x, t, ts, w, pw, g,
+                                                                       l_out, g_out);
 #if CBCE_IS_F64
             if (w_big && do_loss) factor_out_loop(n, w_all, l_out);
             if (w_big && do_grad) factor_out_loop(n, w_all, g_out);
