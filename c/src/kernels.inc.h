@@ -266,8 +266,8 @@ CBCE_INLINE FN(bits) FN(soft_bits)(CBCE_T t)
 
 /* Nonzero when some x or t is NaN or outside [0, 1]: one OR per element,
  * the sign bit tested once per chunk. *hard is set to 1 when, besides,
- * every t is 0 or 1 (hard labels), *any_hard when some t is, and *plain
- * when every x is in
+ * every t is 0 or 1 (hard labels), *any_hard when some t is (only if
+ * want_any_hard; else 0), and *plain when every x is in
  * [PLAIN_MIN, 1), where the element functions need no clamp and no care
  * for tiny x or zeros (the *_plain functions). x is tested for that range
  * first, with the integer bits as for range_bits: the sign bit of
@@ -276,8 +276,9 @@ CBCE_INLINE FN(bits) FN(soft_bits)(CBCE_T t)
  * wraps; above, up to half the range past it: the second; beyond: the
  * first again), which -0, negatives and NaN are; only a chunk with such an
  * x is scanned again for x outside [0, 1]. */
-static int FN(range_bad_loop)(ptrdiff_t n, const CBCE_T *restrict x, const CBCE_T *restrict t,
-                              int *hard, int *any_hard, int *plain)
+CBCE_INLINE int FN(range_bad_loop)(ptrdiff_t n, const CBCE_T *restrict x,
+                                   const CBCE_T *restrict t, int want_any_hard, int *hard,
+                                   int *any_hard, int *plain)
 {
     const FN(bits) lo = PLAIN_MIN_BITS;
     ptrdiff_t i;
@@ -287,7 +288,8 @@ static int FN(range_bad_loop)(ptrdiff_t n, const CBCE_T *restrict x, const CBCE_
         edge |= (bx - lo) | (ONE_BITS - 1 - bx);
         bad |= FN(range_bits)(t[i]);
         soft |= st;
-        hard_one |= st - 1; /* sign bit set where st == 0 (st >= 0 for t in [0, 1]) */
+        if (want_any_hard) /* a constant at each call: no cost to the loss-only loop */
+            hard_one |= st - 1; /* sign bit set where st == 0 (st >= 0 for t in [0, 1]) */
     }
     *hard = soft == 0;
     *any_hard = (int)(hard_one >> SIGN_SHIFT);
@@ -689,6 +691,8 @@ static int FN(run)(const cbce__layout *lay, const cbce__call *call, cbce__task *
     const int do_grad = (call->what & CBCE__DO_GRAD) != 0;
     const int reduce = do_loss && call->reduction != CBCE_REDUCTION_NONE;
     const int wrt_target = call->wrt == CBCE_WRT_TARGET;
+    /* float64 BCE d/dx: which forms a chunk needs (dx_forms) */
+    const int want_dx_forms = CBCE_IS_F64 && is_bce && do_grad && !wrt_target;
     const double a = call->smooth_a, b = call->smooth_b;
     /* (1-s) for the target gradient: the chain rule through t'. */
     const double c = wrt_target ? a : 1.0;
@@ -735,8 +739,10 @@ static int FN(run)(const cbce__layout *lay, const cbce__call *call, cbce__task *
         if (n > CBCE__CHUNK) n = CBCE__CHUNK;
         FN(gather_chunk)(lay, &rd, call, ops, nops, buf, ptr, xt_buf, xt, n);
         if (is_bce &&
-            FN(range_bad_loop)(n, xt[CBCE__OP_INPUT], xt[CBCE__OP_TARGET], &hard, &any_hard,
-                               &plain))
+            (want_dx_forms ? FN(range_bad_loop)(n, xt[CBCE__OP_INPUT], xt[CBCE__OP_TARGET], 1,
+                                                &hard, &any_hard, &plain)
+                           : FN(range_bad_loop)(n, xt[CBCE__OP_INPUT], xt[CBCE__OP_TARGET], 0,
+                                                &hard, &any_hard, &plain)))
             return FN(range_first_bad)(n, xt[CBCE__OP_INPUT], xt[CBCE__OP_TARGET]);
         hard = hard && is_bce && a == 1.0 && b == 0.0;
         if (!do_loss && !do_grad) continue;
@@ -785,7 +791,7 @@ static int FN(run)(const cbce__layout *lay, const cbce__call *call, cbce__task *
 #endif
             }
             FN(pick_loop)(is_bce, do_loss, do_grad, wrt_target, hard, plain, unit,
-                          FN(dx_forms)(is_bce && do_grad && !wrt_target, hard && unit, any_hard,
+                          FN(dx_forms)(want_dx_forms, hard && unit, any_hard,
                                        a != 1.0 || b != 0.0, n, x, t))(n, x, t, ts, w, pw, g,
                                                                        l_out, g_out);
 #if CBCE_IS_F64
