@@ -260,7 +260,7 @@ CBCE_INLINE double cbce_ew_bce_dx_soft_wg(double x, double t, double w, double g
  * (g includes 1/N): within SPEC 3's 2 ulp (g = 1) and 4 ulp (scaled). One
  * division and five operations, against two exact products (without FMA,
  * Dekker's) and Dekker's division of the general form: float64
- * value_and_grad of hard labels about 1.7x faster. Only for w = 1 (then
+ * value_and_grad of hard labels about 1.6x faster. Only for w = 1 (then
  * (v*w)*g = v*g, a single rounding even where it is subnormal; other w
  * take the general form, whose pairs keep such products exact). */
 #define CBCE_EW_DX_FAST_HALF (0.5 - 0x1p-38)
@@ -291,8 +291,7 @@ CBCE_INLINE double cbce_ew_bce_dx_fast_g(double x, double t, double g)
  * applies (t in {0, 1}, w = 1, x in its range), the general form
  * elsewhere -- a per-element choice, so a value never depends on which
  * loop computed it. The kernels run loops without the select for chunks
- * where one form applies to every element (cbce_ew_bce_dx_fast_g:
- * all_dx_fast; cbce_ew_bce_dx_soft_wg: no t in {0, 1}). */
+ * where one form applies to every element (kernels.inc.h, dx_forms). */
 CBCE_INLINE double cbce_ew_bce_dx_wg(double x, double t, double w, double g)
 {
     cbce_mask fast = cbce_ew_hard_t(t) & cbce_ew_dx_fast_x(x) & cbce_m_zero(w - 1.0);

@@ -468,9 +468,9 @@ MATH_LOOP(bce_loss_hard_plain_dx_loop, LOSS(EW(bce_loss_hard_plain_w)(xi, tt, w[
 MATH_LOOP(bce_loss_hard_plain_unit_dx_loop, LOSS(EW(bce_loss_hard_plain_unit)(xi, tt))
                                                 GRAD(EW(bce_dx_plain_wg)(xi, tt, 1.0, g[i])))
 #if CBCE_IS_F64
-/* d/dx for chunks where one form applies to every element
- * (EW(bce_dx_wg)): "soft", no target 0 or 1 (any_hard_loop); "fast", hard
- * labels, unit weights and every x in the fast form's range (all_dx_fast) */
+/* d/dx for chunks where one form applies to every element (EW(bce_dx_wg),
+ * dx_forms): "soft", no target 0 or 1; "fast", hard labels, unit weights
+ * and every x in the fast form's range */
 MATH_LOOP(bce_dx_soft_loop, GRAD(EW(bce_dx_soft_wg)(xi, tt, w[i], g[i])))
 MATH_LOOP(bce_dx_soft_unit_loop, GRAD(EW(bce_dx_soft_wg)(xi, tt, 1.0, g[i])))
 MATH_LOOP(bce_loss_dx_soft_loop,
