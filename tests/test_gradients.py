@@ -151,14 +151,18 @@ def test_bce_grad_wrt_input_is_finite_at_endpoints(dtype):
 
 
 def _hard_label_probabilities(rng, n):
-    """float64 x for hard-label d/dx: both sides of the fast form's range edges
-    (x - 1/2 against 1/2 - 2^-38: x near 2^-38 and 1 - 2^-38, a few ulps apart), x near
-    0 and 1 down to 1e-15 (where x*(1-x) < eps), and x in the middle."""
+    """float64 x for hard-label d/dx: both sides of the fast form's range edges, x near
+    0 and 1 down to 1e-15 (where x*(1-x) < eps), and x in the middle. The range test is
+    |x - 1/2| < 1/2 - 2^-38 with x - 1/2 rounded (ulp 2^-54 near 2^-38, 2^-53 near 1), so
+    the edge points step by those ulps to land on both sides."""
     edge = np.ldexp(1.0, -38)
     steps = np.arange(-40, 41)
-    near_edges = np.concatenate([edge + steps * np.ldexp(1.0, -91),
-                                 (1.0 - edge) + steps * np.ldexp(1.0, -53),
-                                 np.nextafter(0.5, [0.0, 1.0]), [0.5, 0.25]])
+    low = edge + steps * np.ldexp(1.0, -54)
+    high = (1.0 - edge) + steps * np.ldexp(1.0, -53)
+    for side in (low, high):  # the inputs themselves straddle the edge
+        inside = np.abs(side - 0.5) < 0.5 - edge
+        assert inside.any() and not inside.all()
+    near_edges = np.concatenate([low, high, np.nextafter(0.5, [0.0, 1.0]), [0.5, 0.25]])
     k = (n - near_edges.size) // 3
     x = np.concatenate([near_edges, loguniform(rng, -15, 0, k), 1.0 - loguniform(rng, -15, 0, k),
                         rng.uniform(0, 1, n - near_edges.size - 2 * k)])
@@ -181,20 +185,19 @@ def test_bce_grad_hard_labels_within_bound(config):
     vals, scales = R.bce_grad(x, t, w, _g_for_ref(g, n, np.float64), s, "input", nd)
     R.assert_ulps(got, vals, scales, np.float64, R.bound_ulps(np.float64, scaled),
                   f"bce grad wrt input, t in {{0,1}} ({config})", {"x": x, "t": t})
-    # one value per element, whichever loop ran: hard chunks alone, mixed with soft
-    # targets, with weights of 1 given, and fused with the loss
-    xm, tm = np.repeat(x, 2), np.repeat(t, 2)
-    tm[1::2] = 0.375
-    gm = np.repeat(g, 2) if np.ndim(g) else g
-    mixed = BCE_GRAD(xm, tm, None, red, grad_output=gm)[::2]
-    ones = BCE_GRAD(x, t, np.ones(n), red, grad_output=g)
-    fused = BCE_VG(x, t, None, red, grad_output=g)[1]
-    if red == "mean":  # 1/(2n) instead of 1/n: compare the unscaled values instead
-        mixed = None
-    for other, what in ((mixed, "mixed with soft targets"), (ones, "weights of 1"),
-                        (fused, "value_and_grad")):
-        if other is not None:
-            assert_bitwise_equal(other, got, what)
+    # one value per element, whichever loop ran: hard chunks alone, with weights of 1
+    # given, fused with the loss, and (except for "mean", whose 1/N would change with
+    # the doubled size) interleaved with soft targets
+    others = [(BCE_GRAD(x, t, np.ones(n), red, grad_output=g), "weights of 1"),
+              (BCE_VG(x, t, None, red, grad_output=g)[1], "value_and_grad")]
+    if red != "mean":
+        xm, tm = np.repeat(x, 2), np.repeat(t, 2)
+        tm[1::2] = 0.375
+        gm = np.repeat(g, 2) if np.ndim(g) else g
+        others.append((BCE_GRAD(xm, tm, None, red, grad_output=gm)[::2],
+                       "mixed with soft targets"))
+    for other, what in others:
+        assert_bitwise_equal(other, got, what)
 
 
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES)

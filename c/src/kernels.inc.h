@@ -264,6 +264,14 @@ CBCE_INLINE FN(bits) FN(soft_bits)(CBCE_T t)
     return FN(bits_of)(t * ((CBCE_T)1 - t));
 }
 
+/* Sign bit set exactly for t in {0, 1} (soft_bits is +0 there and a
+ * positive pattern otherwise, for t in [0, 1]): ORed over a chunk, whether
+ * some target is hard. */
+CBCE_INLINE FN(bits) FN(hard_sign)(CBCE_T t)
+{
+    return FN(soft_bits)(t) - 1;
+}
+
 /* Nonzero when some x or t is NaN or outside [0, 1]: one OR per element,
  * the sign bit tested once per chunk. *hard is set to 1 when, besides,
  * every t is 0 or 1 (hard labels), *any_hard when some t is (only if
@@ -289,7 +297,7 @@ CBCE_INLINE int FN(range_bad_loop)(ptrdiff_t n, const CBCE_T *restrict x,
         bad |= FN(range_bits)(t[i]);
         soft |= st;
         if (want_any_hard) /* a constant at each call: no cost to the loss-only loop */
-            hard_one |= st - 1; /* sign bit set where st == 0 (st >= 0 for t in [0, 1]) */
+            hard_one |= st - 1; /* FN(hard_sign), sharing st */
     }
     *hard = soft == 0;
     *any_hard = (int)(hard_one >> SIGN_SHIFT);
@@ -343,8 +351,8 @@ static int FN(dx_forms)(int want, int hard_unit, int any_hard, int smoothed, ptr
         return acc == 0 ? DX_FAST : DX_MIXED;
     }
     if (smoothed) {
-        for (i = 0; i < n; i++) acc |= cbce_ew_hard_t(t[i]);
-        any_hard = acc != 0;
+        for (i = 0; i < n; i++) acc |= FN(hard_sign)(t[i]);
+        any_hard = (int)(acc >> SIGN_SHIFT);
     }
     return any_hard ? DX_MIXED : DX_SOFT;
 #else
