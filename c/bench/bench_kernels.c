@@ -3,8 +3,8 @@
  *   make -C c bench           builds build/<cc>/bench_kernels and runs it
  *   build/cc/bench_kernels [n] [reps] [isa-name|all] [case, e.g. f32-bce-mean]
  * For every ISA level the CPU has (or only the one named), prints the
- * fastest of `reps` calls in ns/element for the mean forward and the fused
- * value_and_grad of both losses, float32 and float64 (contiguous 1-d, no
+ * fastest of `reps` calls in ns/element for the mean forward, the gradient
+ * (mean) and the fused value_and_grad of both losses, float32 and float64 (contiguous 1-d, no
  * weights: the issue-3 benchmark cases; inputs as in cbce._bench).
  */
 #define _POSIX_C_SOURCE 199309L
@@ -66,13 +66,13 @@ int main(int argc, char **argv)
         printf("%-7s n=%ld  ns/element (best of %d):\n", cbce_isa_name(isa), (long)n, reps);
         for (f64 = 0; f64 < 2; f64++)
             for (kind = 0; kind < 2; kind++)
-                for (fused = 0; fused < 2; fused++) {
+                for (fused = 0; fused < 3; fused++) {
                     cbce_args a;
                     cbce_output out, grad;
                     double total = 0, best = 1e30;
                     char name[64];
                     sprintf(name, "%s-%s-%s", f64 ? "f64" : "f32", kind ? "logits" : "bce",
-                            fused ? "vg" : "mean");
+                            fused == 2 ? "grad" : fused ? "vg" : "mean");
                     if (only_case && strcmp(only_case, name) != 0) continue;
                     memset(&a, 0, sizeof a);
                     a.ndim = 1;
@@ -95,6 +95,11 @@ int main(int argc, char **argv)
                                                   : cbce_bce_loss_f32(&a, out, &total))
                                            : (f64 ? cbce_bce_logits_loss_f64(&a, out, &total)
                                                   : cbce_bce_logits_loss_f32(&a, out, &total));
+                        else if (fused == 2)
+                            st = kind == 0 ? (f64 ? cbce_bce_grad_f64(&a, grad)
+                                                  : cbce_bce_grad_f32(&a, grad))
+                                           : (f64 ? cbce_bce_logits_grad_f64(&a, grad)
+                                                  : cbce_bce_logits_grad_f32(&a, grad));
                         else
                             st = kind == 0
                                      ? (f64 ? cbce_bce_loss_and_grad_f64(&a, out, &total, grad)
@@ -109,7 +114,8 @@ int main(int argc, char **argv)
                         if (dt < best) best = dt;
                     }
                     printf("  %s %-6s %-14s %7.3f ns  (%.3f ms)  total %.9g\n", f64 ? "f64" : "f32",
-                           kind ? "logits" : "bce", fused ? "value_and_grad" : "mean", best * 1e9 / (double)n,
+                           kind ? "logits" : "bce",
+                           fused == 2 ? "grad" : fused ? "value_and_grad" : "mean", best * 1e9 / (double)n,
                            best * 1e3, total);
                 }
     }

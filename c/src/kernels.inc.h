@@ -415,15 +415,21 @@ static void FN(smooth_loop)(ptrdiff_t n, const CBCE_T *restrict t, double a, dou
  * the double t' in ts (float64 kernels pass their t' buffer as t, and ts
  * NULL), so a float32 loop body is compiled for both sources of tt.
  * Buffers a loop does not use are passed anyway and not read. */
-/* Two streams: element j and element j + n/2 in one iteration. One element's
+/* Streams: a math loop computes 2 elements of its chunk in one iteration,
+ * n/2 apart (MATH_LOOP_4, the logits losses: 4, n/4 apart). One element's
  * chain of dependent operations (exp, divisions, log, pairs) is longer than
- * the out-of-order window can overlap from one iteration to the next; two
+ * the out-of-order window can overlap from one iteration to the next;
  * independent chains in one iteration, interleaved by gcc's scheduler
  * (isa_template.h), keep more of the FP units busy. Each element still gets
  * the same operations, so the same bits. c/bench/bench_kernels 1e6 on AMD
- * EPYC (Zen 4), benchmarks/results/2026-12-07-epyc-c-kernels-two-streams.txt:
- * float64 logits 10-35% faster, float32 logits 8-30%, BCE 0-15%, at the avx512,
- * avx2 and sse2 levels; either change alone gains nothing. */
+ * EPYC (Zen 4), best of 7 interleaved rounds (benchmarks/results/
+ * 2026-12-07-epyc-c-kernels-two-streams.txt, -four-streams.txt): 2 streams
+ * make BCE with logits 8-26% faster (avx512, avx2, sse2) and BCE 1-12%;
+ * either the streams or the scheduler alone gains nothing. 4 streams make
+ * the logits losses a further 10-13% (avx512) and 18-23% (avx2, sse2) faster,
+ * but not the rest: gcc leaves 4-stream fused loops mostly unvectorized (4x
+ * slower), the gradient-only loops lost 3-8% at avx512, and the float64 BCE
+ * loss 2-5% there. */
 #define MATH_AT(i0, tt_of_i, body)                                                         \
     {                                                                                      \
         ptrdiff_t i = (i0);                                                                \
@@ -431,7 +437,7 @@ static void FN(smooth_loop)(ptrdiff_t n, const CBCE_T *restrict t, double a, dou
         (void)tt;                                                                          \
         body                                                                               \
     }
-#define MATH_FOR(tt_of_i, body)                                                            \
+#define MATH_FOR_2(tt_of_i, body)                                                          \
     {                                                                                      \
         ptrdiff_t h = n / 2, j;                                                            \
         for (j = 0; j < h; j++) {                                                          \
@@ -440,25 +446,38 @@ static void FN(smooth_loop)(ptrdiff_t n, const CBCE_T *restrict t, double a, dou
         }                                                                                  \
         if (n & 1) MATH_AT(n - 1, tt_of_i, body)                                           \
     }
+#define MATH_FOR_4(tt_of_i, body)                                                          \
+    {                                                                                      \
+        ptrdiff_t h = n / 4, j;                                                            \
+        for (j = 0; j < h; j++) {                                                          \
+            MATH_AT(j, tt_of_i, body)                                                      \
+            MATH_AT(j + h, tt_of_i, body)                                                  \
+            MATH_AT(j + 2 * h, tt_of_i, body)                                              \
+            MATH_AT(j + 3 * h, tt_of_i, body)                                              \
+        }                                                                                  \
+        for (j = 4 * h; j < n; j++) MATH_AT(j, tt_of_i, body)                              \
+    }
 #if CBCE_IS_F64
-#define MATH_FOR_T(body) MATH_FOR((double)t[i], body)
+#define MATH_FOR_T(k, body) MATH_FOR_##k((double)t[i], body)
 #else
-#define MATH_FOR_T(body)                                                                   \
+#define MATH_FOR_T(k, body)                                                                \
     if (ts) {                                                                              \
-        MATH_FOR(ts[i], body)                                                              \
+        MATH_FOR_##k(ts[i], body)                                                          \
     } else {                                                                               \
-        MATH_FOR((double)t[i], body)                                                       \
+        MATH_FOR_##k((double)t[i], body)                                                   \
     }
 #endif
-#define MATH_LOOP(name, body)                                                              \
+#define MATH_LOOP_K(name, k, body)                                                         \
     static void FN(name)(ptrdiff_t n, const CBCE_T *restrict x, const CBCE_T *restrict t,  \
                          const double *restrict ts, const double *restrict w,              \
                          const double *restrict pw, const double *restrict g,              \
                          double *restrict out, double *restrict gout)                      \
     {                                                                                      \
         (void)ts, (void)w, (void)pw, (void)g, (void)out, (void)gout;                       \
-        MATH_FOR_T(body)                                                                   \
+        MATH_FOR_T(k, body)                                                                \
     }
+#define MATH_LOOP(name, body) MATH_LOOP_K(name, 2, body)
+#define MATH_LOOP_4(name, body) MATH_LOOP_K(name, 4, body)
 #define LOSS(e) out[i] = (e);
 #define GRAD(e) gout[i] = (e);
 
@@ -507,7 +526,7 @@ MATH_LOOP(bce_dx_fast_loop, GRAD(EW(bce_dx_fast_g)(xi, tt, g[i])))
 MATH_LOOP(bce_loss_hard_plain_unit_dx_fast_loop, LOSS(EW(bce_loss_hard_plain_unit)(xi, tt))
                                                      GRAD(EW(bce_dx_fast_g)(xi, tt, g[i])))
 #endif
-MATH_LOOP(logits_loss_loop, LOSS(EW(logits_loss_w)(xi, tt, pw[i], w[i])))
+MATH_LOOP_4(logits_loss_loop, LOSS(EW(logits_loss_w)(xi, tt, pw[i], w[i])))
 MATH_LOOP(logits_dx_loop, GRAD(EW(logits_dx_wg)(xi, tt, pw[i], w[i], g[i])))
 MATH_LOOP(logits_dt_loop, GRAD(EW(logits_dt_wg)(xi, pw[i], w[i], g[i])))
 MATH_LOOP(logits_loss_dx_loop, LOSS(EW(logits_loss_w)(xi, tt, pw[i], w[i]))
@@ -516,24 +535,27 @@ MATH_LOOP(logits_loss_dt_loop, LOSS(EW(logits_loss_w)(xi, tt, pw[i], w[i]))
                                    GRAD(EW(logits_dt_wg)(xi, pw[i], w[i], g[i])))
 /* chunks whose weights and pos_weights are all 1 (the default): the same
  * values without the factors' work */
-MATH_LOOP(logits_loss_unit_loop, LOSS(EW(logits_loss_unit)(xi, tt)))
+MATH_LOOP_4(logits_loss_unit_loop, LOSS(EW(logits_loss_unit)(xi, tt)))
 MATH_LOOP(logits_dx_unit_loop, GRAD(EW(logits_dx_wg)(xi, tt, 1.0, 1.0, g[i])))
 MATH_LOOP(logits_loss_unit_dx_loop,
           LOSS(EW(logits_loss_unit)(xi, tt)) GRAD(EW(logits_dx_wg)(xi, tt, 1.0, 1.0, g[i])))
 /* chunks whose operands are all plain (logits_plain_loop): the same values
  * without the selects for huge, infinite and NaN operands (EW(*_plain*)) */
-MATH_LOOP(logits_loss_plain_loop, LOSS(EW(logits_loss_plain_w)(xi, tt, pw[i], w[i])))
+MATH_LOOP_4(logits_loss_plain_loop, LOSS(EW(logits_loss_plain_w)(xi, tt, pw[i], w[i])))
 MATH_LOOP(logits_dx_plain_loop, GRAD(EW(logits_dx_plain_wg)(xi, tt, pw[i], w[i], g[i])))
 MATH_LOOP(logits_loss_plain_dx_loop, LOSS(EW(logits_loss_plain_w)(xi, tt, pw[i], w[i]))
                                          GRAD(EW(logits_dx_plain_wg)(xi, tt, pw[i], w[i], g[i])))
-MATH_LOOP(logits_loss_plain_unit_loop, LOSS(EW(logits_loss_plain_w)(xi, tt, 1.0, 1.0)))
+MATH_LOOP_4(logits_loss_plain_unit_loop, LOSS(EW(logits_loss_plain_w)(xi, tt, 1.0, 1.0)))
 MATH_LOOP(logits_dx_plain_unit_loop, GRAD(EW(logits_dx_plain_wg)(xi, tt, 1.0, 1.0, g[i])))
 MATH_LOOP(logits_loss_plain_unit_dx_loop, LOSS(EW(logits_loss_plain_w)(xi, tt, 1.0, 1.0))
                                               GRAD(EW(logits_dx_plain_wg)(xi, tt, 1.0, 1.0, g[i])))
 
 #undef MATH_LOOP
+#undef MATH_LOOP_4
+#undef MATH_LOOP_K
 #undef MATH_FOR_T
-#undef MATH_FOR
+#undef MATH_FOR_2
+#undef MATH_FOR_4
 #undef MATH_AT
 #undef LOSS
 #undef GRAD
