@@ -4,8 +4,9 @@
  *   build/cc/bench_kernels [n] [reps] [isa-name|all] [case, e.g. f32-bce-mean]
  * For every ISA level the CPU has (or only the one named), prints the
  * fastest of `reps` calls in ns/element for the mean forward, the gradient
- * (mean) and the fused value_and_grad of both losses, float32 and float64 (contiguous 1-d, no
- * weights: the issue-3 benchmark cases; inputs as in cbce._bench).
+ * (mean) and the fused value_and_grad of both losses, float32 and float64
+ * (contiguous 1-d, no weights: the issue-3 benchmark cases; inputs as in
+ * cbce._bench).
  */
 #define _POSIX_C_SOURCE 199309L
 #include <stdio.h>
@@ -115,8 +116,8 @@ int main(int argc, char **argv)
                     }
                     printf("  %s %-6s %-14s %7.3f ns  (%.3f ms)  total %.9g\n", f64 ? "f64" : "f32",
                            kind ? "logits" : "bce",
-                           fused == 2 ? "grad" : fused ? "value_and_grad" : "mean", best * 1e9 / (double)n,
-                           best * 1e3, total);
+                           fused == 2 ? "grad" : fused ? "value_and_grad" : "mean",
+                           best * 1e9 / (double)n, best * 1e3, total);
                 }
     }
     return 0;

@@ -7,11 +7,11 @@
 #include <stdint.h>
 
 /* gcc schedules instructions before register allocation only when asked
- * (x86 default: after it only); the math loops' two streams of elements
- * (MATH_FOR in kernels.inc.h) need it to be interleaved, and sched-pressure
- * keeps the interleaving from spilling registers. Scheduling reorders
- * independent operations only: no value changes (the known answers are the
- * same at every level). Other compilers schedule on their own. */
+ * (x86 default: after it only); the math loops' streams of elements
+ * (MATH_FOR_2, MATH_FOR_4 in kernels.inc.h) need it to be interleaved, and
+ * sched-pressure keeps the interleaving from spilling registers. Scheduling
+ * reorders independent operations only: no value changes (the known answers
+ * are the same at every level). Other compilers schedule on their own. */
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("schedule-insns", "sched-pressure")
 #endif

@@ -424,7 +424,7 @@ static void FN(smooth_loop)(ptrdiff_t n, const CBCE_T *restrict t, double a, dou
  * the same operations, so the same bits. c/bench/bench_kernels 1e6 on AMD
  * EPYC (Zen 4), best of 7 interleaved rounds (benchmarks/results/
  * 2026-12-07-epyc-c-kernels-two-streams.txt, -four-streams.txt): 2 streams
- * make BCE with logits 8-26% faster (avx512, avx2, sse2) and BCE 1-12%;
+ * make BCE with logits 8-26% faster (avx512, avx2, sse2) and BCE 0-12%;
  * either the streams or the scheduler alone gains nothing. 4 streams make
  * the logits losses a further 10-13% (avx512) and 18-23% (avx2, sse2) faster,
  * but not the rest: gcc leaves 4-stream fused loops mostly unvectorized (4x
