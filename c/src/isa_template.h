@@ -8,7 +8,7 @@
 
 /* gcc schedules instructions before register allocation only when asked
  * (x86 default: after it only); the math loops' streams of elements
- * (MATH_FOR_2, MATH_FOR_4 in kernels.inc.h) need it to be interleaved, and
+ * (MATH_FOR_K in kernels.inc.h) need it to be interleaved, and
  * sched-pressure keeps the interleaving from spilling registers. Scheduling
  * reorders independent operations only: no value changes (the known answers
  * are the same at every level). Other compilers schedule on their own. */
