@@ -270,27 +270,52 @@ def test_large_1d_sum_is_layout_and_split_invariant():
                              cbce.binary_cross_entropy(x, t, reduction=red), red)
 
 
+# The calls the fast path (_functional._default_call) takes: the loss, the gradient and
+# both, with only input, target and reduction given. Each as a function of (fn table
+# entry, x, t, reduction, **extra); extra = label_smoothing=0 (an int) sends the same
+# call down the general path.
+FAST_CALLS = {
+    "loss": lambda loss, x, t, red, **kw: FWD[loss](x, t, reduction=red, **kw),
+    "grad": lambda loss, x, t, red, **kw: GRAD[loss](x, t, reduction=red, **kw),
+    "value_and_grad": lambda loss, x, t, red, **kw: VG[loss](x, t, reduction=red, **kw),
+}
+
+
+def _assert_same_call(got, expected, what):
+    got = got if isinstance(got, tuple) else (got,)
+    expected = expected if isinstance(expected, tuple) else (expected,)
+    assert len(got) == len(expected), what
+    for g, e in zip(got, expected):
+        assert type(g) is type(e), what
+        if isinstance(e, np.ndarray):
+            assert (g.shape, g.strides, g.dtype) == (e.shape, e.strides, e.dtype), what
+        assert_bitwise_equal(np.asarray(g), np.asarray(e))
+
+
 @pytest.mark.parametrize("shape", [(), (0,), (1,), (7,), (3, 1000), (5000,)])
-@pytest.mark.parametrize("reduction", ["mean", "sum"])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("call", sorted(FAST_CALLS))
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES)
 @pytest.mark.parametrize("loss", ["bce", "logits"])
-def test_the_fast_path_is_the_general_path(loss, dtype, reduction, shape):
-    # A "mean"/"sum" loss of two contiguous arrays of one kernel dtype with nothing else
-    # given skips the general argument handling (_functional._scalar_loss_fast); an
+def test_the_fast_path_is_the_general_path(loss, dtype, call, reduction, shape):
+    # A call with nothing but two contiguous arrays of one kernel dtype (and a
+    # reduction) skips the general argument handling (_functional._default_call); an
     # integer label_smoothing=0 takes the general path for the same call. Same bits,
-    # same type, same errors.
+    # same types, same errors.
+    fn = FAST_CALLS[call]
     x, t = _values(loss, shape, dtype)
-    fast = FWD[loss](x, t, reduction=reduction)
-    general = FWD[loss](x, t, reduction=reduction, label_smoothing=0)
-    assert type(fast) is type(general) is np.dtype(dtype).type
-    assert_bitwise_equal(np.asarray(fast), np.asarray(general))
+    fast = fn(loss, x, t, reduction)
+    general = fn(loss, x, t, reduction, label_smoothing=0)
+    _assert_same_call(fast, general, (call, reduction))
+    if call == "loss" and reduction != "none":
+        assert type(fast) is np.dtype(dtype).type
     if loss == "bce" and x.size:
         x = x.copy()
         x.flat[-1] = 1.5
         with pytest.raises(ValueError) as fast_err:
-            FWD[loss](x, t, reduction=reduction)
+            fn(loss, x, t, reduction)
         with pytest.raises(ValueError) as general_err:
-            FWD[loss](x, t, reduction=reduction, label_smoothing=0)
+            fn(loss, x, t, reduction, label_smoothing=0)
         assert str(fast_err.value) == str(general_err.value)
 
 
@@ -318,39 +343,50 @@ def _declined_forms(x, t):
     ]
 
 
+@pytest.mark.parametrize("call", sorted(FAST_CALLS))
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES)
 @pytest.mark.parametrize("loss", ["bce", "logits"])
-def test_the_fast_path_declines_what_it_cannot_take(loss, dtype):
-    # _core.scalar_loss checks the arrays' form itself (type, dtype, byte order,
+def test_the_fast_path_declines_what_it_cannot_take(loss, dtype, call):
+    # _core.default_call checks the arrays' form itself (type, dtype, byte order,
     # C order, alignment, shape); anything else gives None, and the public call then
     # takes the general path to the same result (or error) as with label_smoothing=0.
     from cbce import _core
 
+    ops = {"loss": _core.OP_LOSS, "grad": _core.OP_GRAD,
+           "value_and_grad": _core.OP_LOSS | _core.OP_GRAD}[call]
+    fn = FAST_CALLS[call]
     x, t = _values(loss, (20, 50), dtype)
     red = _core.REDUCTION_MEAN
-    assert type(_core.scalar_loss(loss == "logits", x, t, red, 1)) is np.dtype(dtype).type
+    taken = _core.default_call(ops, loss == "logits", x, t, red, 1)
+    _assert_same_call(taken, fn(loss, x, t, "mean", label_smoothing=0), call)
     for name, xi, ti in _declined_forms(x, t):
-        assert _core.scalar_loss(loss == "logits", xi, ti, red, 1) is None, name
+        assert _core.default_call(ops, loss == "logits", xi, ti, red, 1) is None, name
         try:
-            expected = FWD[loss](xi, ti, label_smoothing=0)
+            expected = fn(loss, xi, ti, "mean", label_smoothing=0)
         except ValueError as e:  # "other shape": no broadcasting of the target
             with pytest.raises(ValueError, match=re.escape(str(e))):
-                FWD[loss](xi, ti)
+                fn(loss, xi, ti, "mean")
             continue
-        got = FWD[loss](xi, ti)
-        assert type(got) is type(expected), name
-        assert_bitwise_equal(np.asarray(got), np.asarray(expected))
+        _assert_same_call(fn(loss, xi, ti, "mean"), expected, name)
 
 
+@pytest.mark.parametrize("reduction", ["mean", "none"])
+@pytest.mark.parametrize("call", sorted(FAST_CALLS))
 @pytest.mark.parametrize("loss", ["bce", "logits"])
-def test_the_fast_path_is_taken(loss, monkeypatch):
-    # (so that the comparison above compares two paths): with the general path's
+def test_the_fast_path_is_taken(loss, call, reduction, monkeypatch):
+    # (so that the comparisons above compare two paths): with the general path's
     # _Call removed, the plain call still works and a call needing it fails.
     from cbce import _functional
 
+    fn = FAST_CALLS[call]
     x, t = _values(loss, (100,), np.float32)
-    expected = FWD[loss](x, t)
+    expected = fn(loss, x, t, reduction)
     monkeypatch.setattr(_functional, "_Call", None)
-    assert_bitwise_equal(np.asarray(FWD[loss](x, t)), np.asarray(expected))
+    _assert_same_call(fn(loss, x, t, reduction), expected, call)
     with pytest.raises(TypeError):
-        FWD[loss](x, t, label_smoothing=0)
+        fn(loss, x, t, reduction, label_smoothing=0)
+    if call != "loss":
+        for other in ({"grad_output": 2.0}, {"grad_output": np.float64(1.0)},
+                      {"wrt": "target"}):
+            with pytest.raises(TypeError):
+                fn(loss, x, t, reduction, **other)

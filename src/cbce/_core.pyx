@@ -21,7 +21,7 @@ from libc.string cimport memset
 
 import threading
 
-from numpy import float32, float64, ndarray
+from numpy import empty_like, float32, float64, ndarray
 
 from cbce.cbce cimport *
 
@@ -256,7 +256,7 @@ cdef bint c_contiguous_aligned(const Py_buffer *v) noexcept:
         if v.shape[i] == 0:
             return True
     # NumPy already exports an unaligned array with an explicit byte order ("=f"),
-    # which scalar_loss declines by its format; the kernels need aligned data, so
+    # which default_call declines by its format; the kernels need aligned data, so
     # the address is checked rather than that convention relied on.
     if <size_t> v.buf % <size_t> v.itemsize != 0:
         return False
@@ -268,20 +268,24 @@ cdef bint c_contiguous_aligned(const Py_buffer *v) noexcept:
     return True
 
 
-def scalar_loss(bint logits, object input, object target, int reduction, int num_threads):
-    """The loss of the most common call: a MEAN or SUM `reduction` of an `input` and a
-    `target` that are C-contiguous, aligned ndarrays (not subclasses) of one native
-    float32 or float64 dtype and one shape, nothing else given. Returns the loss as
-    a NumPy scalar of that dtype, or None when the arguments are not of that form
-    (the general path then gives the same result). Errors as run(OP_LOSS): the BCE
-    kernels check the value range in the same pass."""
-    cdef strided_buffer bufs[2]
+def default_call(int ops, bint logits, object input, object target, int reduction,
+                 int num_threads):
+    """The most common calls, with nothing but `input` and `target` given (no weight,
+    pos_weight, label smoothing or `out`; grad_output 1, d/d input): `input` and
+    `target` C-contiguous, aligned ndarrays (not subclasses) of one native float32 or
+    float64 dtype and one shape. `ops`: OP_LOSS, OP_GRAD or both; `reduction` any.
+    Returns the loss (MEAN/SUM: a NumPy scalar of that dtype; NONE: a new array), the
+    gradient (a new array), or the pair (loss, gradient) for both; or None when the
+    arguments are not of that form (the general path, run(), then gives the same
+    result). Errors as run(ops): the BCE kernels check the value range in the same
+    pass, and the new arrays are dropped on error."""
+    cdef strided_buffer bufs[4]  # input, target, loss out, grad out
     cdef cbce_args a
-    cdef cbce_output no_output
     cdef double total
     cdef const char *fmt
     cdef bint f64
     cdef int i
+    cdef object loss = None, grad = None
     if type(input) is not ndarray or type(target) is not ndarray:
         return None
     memset(bufs, 0, sizeof(bufs))
@@ -305,18 +309,32 @@ def scalar_loss(bint logits, object input, object target, int reduction, int num
                 return None
         if not (c_contiguous_aligned(&bufs[0].view) and c_contiguous_aligned(&bufs[1].view)):
             return None
+        # new outputs, as the general path makes them (C order, like the input)
+        if ops & DO_LOSS and reduction == CBCE_REDUCTION_NONE:
+            loss = empty_like(input)
+            acquire(loss, &bufs[2], True)
+        if ops & DO_GRAD:
+            grad = empty_like(input)
+            acquire(grad, &bufs[3], True)
         memset(&a, 0, sizeof(a))
-        memset(&no_output, 0, sizeof(no_output))
         a.ndim = bufs[0].view.ndim
         a.shape = <const ptrdiff_t *> bufs[0].view.shape
         a.input = as_operand(&bufs[0])
         a.target = as_operand(&bufs[1])
-        a.reduction = reduction  # the other operands are absent (NULL)
+        a.reduction = reduction  # weight, pos_weight and grad_output absent (NULL): 1
+        a.wrt = CBCE_WRT_INPUT
         a.num_threads = num_threads
-        total = run_kernel(DO_LOSS, logits, f64, &a, no_output, no_output)
-        return float64(total) if f64 else float32(total)
+        total = run_kernel(ops & (DO_LOSS | DO_GRAD), logits, f64, &a, as_output(&bufs[2]),
+                           as_output(&bufs[3]))
+        if ops & DO_LOSS and reduction != CBCE_REDUCTION_NONE:
+            loss = float64(total) if f64 else float32(total)
+        if not ops & DO_GRAD:
+            return loss
+        if not ops & DO_LOSS:
+            return grad
+        return loss, grad
     finally:
-        for i in range(2):
+        for i in range(4):
             if bufs[i].held:
                 PyBuffer_Release(&bufs[i].view)
 

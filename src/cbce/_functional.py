@@ -337,10 +337,6 @@ class _Call:
         return loss, grad
 
 
-# The reductions the fast path below takes (others go through _Call).
-_SCALAR_REDUCTIONS = {"mean": _core.REDUCTION_MEAN, "sum": _core.REDUCTION_SUM}
-
-
 def _defaults(label_smoothing: Any, *others: Any) -> bool:
     """True when label_smoothing is the float 0.0 and every other argument is None."""
     if type(label_smoothing) is not float or label_smoothing != 0.0:
@@ -351,16 +347,22 @@ def _defaults(label_smoothing: Any, *others: Any) -> bool:
     return True
 
 
-def _scalar_loss_fast(logits: bool, input: Any, target: Any, reduction: Any) -> Any:
-    """The most common call, a "mean" or "sum" loss of two C-contiguous arrays of one
-    kernel dtype, with nothing else given: the kernel straight away
-    (_core.scalar_loss, which checks the arrays' form), with exactly the result,
-    errors and thread count of the general path (_Call), for a fraction of its
-    per-call cost (what small inputs pay). None when the call is not of that form."""
-    red = _SCALAR_REDUCTIONS.get(reduction) if type(reduction) is str else None
+def _grad_defaults(grad_output: Any, wrt: Any) -> bool:
+    """True for the default gradient arguments: the float 1.0 and "input"."""
+    return type(grad_output) is float and grad_output == 1.0 and type(wrt) is str and wrt == "input"
+
+
+def _default_call(ops: int, logits: bool, input: Any, target: Any, reduction: Any) -> Any:
+    """The most common calls: two C-contiguous arrays of one kernel dtype with nothing
+    else given (the caller checks the other arguments: _defaults, _grad_defaults).
+    The kernel straight away (_core.default_call, which checks the arrays' form), with
+    exactly the results, errors and thread count of the general path (_Call), for a
+    fraction of its per-call cost (what small inputs pay). None when the call is not
+    of that form."""
+    red = _REDUCTIONS.get(reduction) if type(reduction) is str else None
     if red is None:
         return None
-    return _core.scalar_loss(logits, input, target, red, get_num_threads())
+    return _core.default_call(ops, logits, input, target, red, get_num_threads())
 
 
 def check_wrt(wrt: Any) -> int:
@@ -427,7 +429,7 @@ def binary_cross_entropy(
         a weight that does not broadcast, a bad reduction or label_smoothing, a bad `out`.
     """
     if _defaults(label_smoothing, weight, size_average, reduce, out):
-        loss = _scalar_loss_fast(False, input, target, reduction)
+        loss = _default_call(_core.OP_LOSS, False, input, target, reduction)
         if loss is not None:
             return loss
     reduction = resolve_reduction(size_average, reduce, reduction)
@@ -477,7 +479,7 @@ def binary_cross_entropy_with_logits(
         As in :func:`binary_cross_entropy`, without the value range checks.
     """
     if _defaults(label_smoothing, weight, pos_weight, size_average, reduce, out):
-        loss = _scalar_loss_fast(True, input, target, reduction)
+        loss = _default_call(_core.OP_LOSS, True, input, target, reduction)
         if loss is not None:
             return loss
     reduction = resolve_reduction(size_average, reduce, reduction)
@@ -486,6 +488,10 @@ def binary_cross_entropy_with_logits(
 
 
 def _grad(logits, input, target, weight, reduction, pos_weight, grad_output, wrt, label_smoothing, out):
+    if _grad_defaults(grad_output, wrt) and _defaults(label_smoothing, weight, pos_weight, out):
+        grad = _default_call(_core.OP_GRAD, logits, input, target, reduction)
+        if grad is not None:
+            return grad
     call = _Call(logits, input, target, weight, pos_weight, check_reduction(reduction, 4),
                  label_smoothing)
     return call.run(_core.OP_GRAD, grad_output, check_wrt(wrt), grad_out=out)[1]
@@ -493,6 +499,10 @@ def _grad(logits, input, target, weight, reduction, pos_weight, grad_output, wrt
 
 def _value_and_grad(logits, input, target, weight, reduction, pos_weight, grad_output, wrt,
                     label_smoothing, out):
+    if _grad_defaults(grad_output, wrt) and _defaults(label_smoothing, weight, pos_weight, out):
+        pair = _default_call(_core.OP_LOSS | _core.OP_GRAD, logits, input, target, reduction)
+        if pair is not None:
+            return pair
     loss_out, grad_out = _split_out_pair(out)
     call = _Call(logits, input, target, weight, pos_weight, check_reduction(reduction, 4),
                  label_smoothing)
