@@ -271,9 +271,9 @@ def test_large_1d_sum_is_layout_and_split_invariant():
 
 
 # The calls the fast path (_functional._default_call) takes: the loss, the gradient and
-# both, with only input, target and reduction given. Each as a function of (fn table
-# entry, x, t, reduction, **extra); extra = label_smoothing=0 (an int) sends the same
-# call down the general path.
+# both, with only input, target and reduction given. Each a function of (loss name, x,
+# t, reduction, **extra); extra = label_smoothing=0 (an int) sends the same call down
+# the general path.
 FAST_CALLS = {
     "loss": lambda loss, x, t, red, **kw: FWD[loss](x, t, reduction=red, **kw),
     "grad": lambda loss, x, t, red, **kw: GRAD[loss](x, t, reduction=red, **kw),

@@ -349,7 +349,8 @@ def _defaults(label_smoothing: Any, *others: Any) -> bool:
 
 def _grad_defaults(grad_output: Any, wrt: Any) -> bool:
     """True for the default gradient arguments: the float 1.0 and "input"."""
-    return type(grad_output) is float and grad_output == 1.0 and type(wrt) is str and wrt == "input"
+    return (type(grad_output) is float and grad_output == 1.0
+            and type(wrt) is str and wrt == "input")
 
 
 def _default_call(ops: int, logits: bool, input: Any, target: Any, reduction: Any) -> Any:
