@@ -10,18 +10,13 @@ dx_forms). This times `binary_cross_entropy_grad` and `..._value_and_grad` (mean
 thread) on targets that are all hard, all soft, and alternating hard and soft (every chunk
 needs both forms). With --other DIR, DIR is a directory holding another build of the
 `cbce` package (e.g. `pip install --no-deps --target DIR <checkout>`); each round runs
-both builds in subprocesses, one after the other, and the medians are printed side by side.
+both builds in subprocesses, one after the other, and the medians are printed side by side
+(ab.py).
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import statistics
-import subprocess
-import sys
-
-import cbce
+import ab  # sibling module: the interleaved A/B driver
 
 _WORKER = r"""
 import json, sys, time
@@ -53,43 +48,5 @@ print(json.dumps({"file": cbce.__file__, "times": out}))
 """
 
 
-def run(path: str, n: float, repeat: int) -> dict:
-    r = subprocess.run([sys.executable, "-c", _WORKER, path, str(n), str(repeat)],
-                       capture_output=True, text=True, check=True)
-    return json.loads(r.stdout)
-
-
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n", type=float, default=1e6)
-    ap.add_argument("--repeat", type=int, default=15, help="calls per round and build")
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--other", default=None, help="directory with another cbce build")
-    args = ap.parse_args()
-    builds = {"this": ""}
-    if args.other:
-        builds["other"] = args.other
-    samples: dict[str, dict[str, list[float]]] = {b: {} for b in builds}
-    files = {}
-    for _ in range(args.rounds):
-        for b, path in builds.items():
-            res = run(path, args.n, args.repeat)
-            files[b] = res["file"]
-            for k, v in res["times"].items():
-                samples[b].setdefault(k, []).extend(v)
-    print(f"n = {args.n:.0e}, 1 thread, mean; medians of {args.rounds} x {args.repeat} calls; "
-          f"kernels {cbce.simd_level()}")
-    for b in builds:
-        print(f"  {b}: {files[b]}")
-    head = "case".ljust(40) + "".join(f"{b:>12s}" for b in builds)
-    print(head + ("        this/other" if args.other else ""))
-    for k in samples["this"]:
-        meds = {b: statistics.median(samples[b][k]) * 1e3 for b in builds}
-        line = k.ljust(40) + "".join(f"{meds[b]:9.3f} ms" for b in builds)
-        if args.other:
-            line += f"   {meds['this'] / meds['other']:8.3f}"
-        print(line)
-
-
 if __name__ == "__main__":
-    main()
+    ab.main(_WORKER, __doc__.splitlines()[0], "1 thread, mean")

@@ -90,6 +90,31 @@ def test_broadcast_to_zero_strides_equal_materialized(loss):
     _assert_same_results(_all_results(loss, xb, tb, weight=w), want)
 
 
+@pytest.mark.parametrize("dtype", FLOAT_DTYPES)
+@pytest.mark.parametrize("loss", ["bce", "logits"])
+def test_per_class_rows_equal_materialized(loss, dtype):
+    # (N, C) input with (C,) weight and pos_weight rows, the multi-label case: input,
+    # target and outputs are read and written in place across the short rows
+    # (cbce__layout.flat) while the rows are gathered; the same bits as full arrays,
+    # for new outputs, for out= and in place.
+    x, t = _values(loss, (289, 7), dtype)
+    rng = np.random.default_rng(3)
+    kw = {"weight": rng.uniform(0.5, 2, 7).astype(dtype)}
+    if loss == "logits":
+        kw["pos_weight"] = rng.uniform(0.5, 4, 7).astype(dtype)
+    full = {k: np.broadcast_to(v, x.shape).copy() for k, v in kw.items()}
+    want = _all_results(loss, x, t, **full)
+    _assert_same_results(_all_results(loss, x, t, **kw), want)
+    loss_out, grad_out = np.empty_like(x), np.empty_like(x)
+    v, g = VG[loss](x, t, reduction="none", out=(loss_out, grad_out), **kw)
+    assert v is loss_out and g is grad_out
+    assert_bitwise_equal(loss_out, want["vg value none"])
+    assert_bitwise_equal(grad_out, want["vg grad none"])
+    x_in_place = x.copy()
+    FWD[loss](x_in_place, t, reduction="none", out=x_in_place, **kw)
+    assert_bitwise_equal(x_in_place, want["loss none"])
+
+
 @pytest.mark.parametrize("loss", ["bce", "logits"])
 @pytest.mark.parametrize("shape", [(), (0,), (5, 0, 3), (1,), (7,), (2, 3, 4), (2, 1, 3, 1, 2, 2),
                                    (3,) * 8])

@@ -60,6 +60,14 @@ void cbce__layout_init(cbce__layout *lay, const cbce_args *args, const cbce__cal
     }
     lay->ndim = nd;
     lay->size = size;
+    for (k = 0; k < CBCE__NOPS; k++) {
+        ptrdiff_t extent = 1; /* elements of one step of dim d: product of the inner extents */
+        lay->flat[k] = st[k] != NULL && size > 0;
+        for (d = nd - 1; d >= 0 && lay->flat[k]; d--) {
+            if (lay->strides[k][d] != extent) lay->flat[k] = 0;
+            extent *= lay->shape[d];
+        }
+    }
 }
 
 void cbce__cursor_init(cbce__cursor *cur, const cbce__layout *lay)

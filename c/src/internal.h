@@ -45,6 +45,11 @@ typedef struct cbce__layout {
     ptrdiff_t size; /* number of elements (product of shape), >= 0 */
     ptrdiff_t shape[CBCE_MAX_NDIM];
     ptrdiff_t strides[CBCE__NOPS][CBCE_MAX_NDIM];
+    /* nonzero for an operand laid out C-contiguously over the whole layout
+     * (element offset == logical index), though another operand keeps the
+     * dims apart (e.g. (N, C) input with a broadcast (C,) pos_weight): the
+     * kernels read and write its chunks as one run */
+    int flat[CBCE__NOPS];
 } cbce__layout;
 
 /* A position in a layout: the multi-index and each operand's element offset. */

@@ -671,7 +671,9 @@ static void FN(scatter)(CBCE_T *restrict dst, const double *restrict src, ptrdif
  * advancing `cur`: input and target into xt[k] as stored, the factors into
  * ptr[k] widened to double. An input or target whose chunk is one
  * contiguous run is used in place (xt[k] points into the caller's array),
- * and so is a float64 factor (ptr[k]). */
+ * and so is a float64 factor (ptr[k]). An operand that is flat (lay->flat:
+ * C-contiguous over the whole layout) is such a run whatever the layout's
+ * runs are; the others are read run by run. */
 static void FN(gather_chunk)(const cbce__layout *lay, cbce__cursor *cur, const cbce__call *call,
                              const int *ops, int nops, double (*buf)[CBCE__CHUNK],
                              const double **ptr, CBCE_T (*xt_buf)[CBCE__CHUNK],
@@ -686,19 +688,21 @@ static void FN(gather_chunk)(const cbce__layout *lay, cbce__cursor *cur, const c
             int k = ops[j];
             const CBCE_T *src = (const CBCE_T *)call->data[k] + cur->off[k];
             ptrdiff_t stride = lay->strides[k][in];
-            int in_place = run == n && stride == 1;
+            /* the whole chunk is one run of this operand's memory: taken at pos 0 */
+            int whole = (run == n && stride == 1) || lay->flat[k];
+            if (whole && pos > 0) continue;
             if (k <= CBCE__OP_TARGET) {
-                if (!in_place) FN(gather_xt)(xt_buf[k] + pos, src, stride, run);
-                xt[k] = in_place ? src : xt_buf[k];
+                if (!whole) FN(gather_xt)(xt_buf[k] + pos, src, stride, run);
+                xt[k] = whole ? src : xt_buf[k];
                 continue;
             }
 #if CBCE_IS_F64
-            if (in_place) {
+            if (whole) {
                 ptr[k] = src;
                 continue;
             }
 #endif
-            FN(gather)(buf[k] + pos, src, stride, run);
+            FN(gather)(buf[k] + pos, src, whole ? 1 : stride, whole ? n : run);
             ptr[k] = buf[k];
         }
         cbce__cursor_advance(cur, lay, run);
@@ -715,10 +719,13 @@ static void FN(scatter_chunk)(const cbce__layout *lay, cbce__cursor *cur, const 
     /* Outputs came in as writable cbce_output data; call->data keeps them
      * as const void * only for uniform bookkeeping. */
     CBCE_T *base = (CBCE_T *)(void *)(uintptr_t)call->data[k];
+    const int flat = lay->flat[k]; /* the whole chunk at pos 0, as gather_chunk reads */
     while (pos < n) {
         ptrdiff_t run = lay->shape[in] - cur->idx[in];
         if (run > n - pos) run = n - pos;
-        FN(scatter)(base + cur->off[k], src + pos, lay->strides[k][in], run);
+        if (!flat || pos == 0)
+            FN(scatter)(base + cur->off[k], src + pos, flat ? 1 : lay->strides[k][in],
+                        flat ? n : run);
         cbce__cursor_advance(cur, lay, run);
         pos += run;
     }

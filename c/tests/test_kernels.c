@@ -17,6 +17,7 @@
 
 #include "cbce/cbce.h"
 #include "elementwise_f32.h"
+#include "internal.h"
 
 #include "check.h"
 
@@ -473,6 +474,126 @@ static void test_layouts(int f64, int kind)
     bufs_free(&b);
 }
 
+/* Which operands the layout calls flat (C-contiguous over the whole layout):
+ * contiguous (R, C) input, target and output beside a (C,) weight row are;
+ * the row, a transposed target and a strided output are not; in a layout
+ * merged into one dim, every unit-stride operand is. */
+static void test_layout_flat(void)
+{
+    ptrdiff_t shape[2] = {5, 7}, cs[2] = {7, 1}, rs[2] = {0, 1}, ts[2] = {1, 5}, ss[2] = {14, 2};
+    double x[70] = {0}, t[70] = {0}, w[7] = {0}, out[70];
+    cbce_args a = xt_args(2, shape, x, cs, t, cs);
+    cbce__call call;
+    cbce__layout lay;
+    memset(&call, 0, sizeof call);
+    call.data[CBCE__OP_INPUT] = x;
+    call.data[CBCE__OP_TARGET] = t;
+    call.data[CBCE__OP_WEIGHT] = w;
+    call.data[CBCE__OP_OUT] = out;
+    call.reduction = CBCE_REDUCTION_NONE;
+    a.weight.data = w;
+    a.weight.strides = rs;
+    cbce__layout_init(&lay, &a, &call, cs, NULL);
+    CHECK(lay.ndim == 2 && lay.flat[CBCE__OP_INPUT] && lay.flat[CBCE__OP_TARGET] &&
+              !lay.flat[CBCE__OP_WEIGHT] && lay.flat[CBCE__OP_OUT] && !lay.flat[CBCE__OP_GRAD],
+          "flat: row beside contiguous operands");
+    a.target.strides = ts;
+    cbce__layout_init(&lay, &a, &call, ss, NULL);
+    CHECK(lay.flat[CBCE__OP_INPUT] && !lay.flat[CBCE__OP_TARGET] && !lay.flat[CBCE__OP_OUT],
+          "flat: transposed target, strided output");
+    a.target.strides = cs;
+    a.weight.strides = cs;
+    cbce__layout_init(&lay, &a, &call, cs, NULL);
+    CHECK(lay.ndim == 1 && lay.flat[CBCE__OP_INPUT] && lay.flat[CBCE__OP_WEIGHT] &&
+              lay.flat[CBCE__OP_OUT],
+          "flat: merged layout");
+}
+
+/* Contiguous (R, C) operands beside a broadcast (C,) row (weight and, for
+ * logits, pos_weight): the layout keeps the two dims apart, so the contiguous
+ * operands are read and written as one run per chunk across the short rows
+ * (cbce__layout.flat) while the rows are gathered. Every result must equal
+ * that of the same values all contiguous and 1-d, bit for bit; so must an
+ * in-place call (the loss written over the input). C = 7 puts ~37 rows in a
+ * chunk; R*C = 2023 ends in a partial chunk. */
+static void test_flat_beside_broadcast(int f64, int kind)
+{
+    enum { R = 289, C = 7, N = R * C };
+    ptrdiff_t shape2[2] = {R, C}, cs[2] = {C, 1}, rs[2] = {0, 1}, shape1[1] = {N};
+    ptrdiff_t i;
+    cfg c;
+    bufs b;
+    arr wfull, pwfull, xcopy;
+    int red, bad = 0;
+    memset(&c, 0, sizeof c);
+    c.f64 = f64;
+    c.kind = kind;
+    c.hard = 1;
+    b = bufs_new(&c, N);
+    wfull = arr_new(f64, N);
+    pwfull = arr_new(f64, N);
+    xcopy = arr_new(f64, N);
+    for (i = 0; i < N; i++) {
+        arr_set(wfull, i, arr_get(b.w, i % C));
+        arr_set(pwfull, i, arr_get(b.pw, i % C));
+        arr_set(xcopy, i, arr_get(b.x, i));
+    }
+    for (red = 0; red < 3; red++) {
+        cbce_args a2, a1;
+        cbce_output o2, g2, o1, g1;
+        double t2 = 1, t1 = 2;
+        int s1, s2;
+        a2 = xt_args(2, shape2, b.x.p, cs, b.t.p, cs);
+        a2.weight.data = b.w.p;
+        a2.weight.strides = rs;
+        if (kind == LOGITS) {
+            a2.pos_weight.data = b.pw.p;
+            a2.pos_weight.strides = rs;
+        }
+        a2.reduction = red;
+        a1 = xt_args(1, shape1, b.x.p, one_stride, b.t.p, one_stride);
+        a1.weight.data = wfull.p;
+        a1.weight.strides = one_stride;
+        if (kind == LOGITS) {
+            a1.pos_weight.data = pwfull.p;
+            a1.pos_weight.strides = one_stride;
+        }
+        a1.reduction = red;
+        o2.data = b.out.p;
+        o2.strides = cs;
+        g2.data = b.grad.p;
+        g2.strides = cs;
+        o1.data = b.out2.p;
+        o1.strides = one_stride;
+        g1.data = b.grad2.p;
+        g1.strides = one_stride;
+        s2 = call(f64, kind, LOSS | GRAD, &a2, o2, &t2, g2);
+        s1 = call(f64, kind, LOSS | GRAD, &a1, o1, &t1, g1);
+        CHECK(s1 == CBCE_OK && s2 == CBCE_OK, "flat beside broadcast status %d %d", s1, s2);
+        if (red != CBCE_REDUCTION_NONE) CHECK(same_bits(t1, t2), "flat sum %.17g %.17g", t1, t2);
+        for (i = 0; i < N; i++) {
+            if (!same_bits(arr_get(b.grad, i), arr_get(b.grad2, i))) bad++;
+            if (red == CBCE_REDUCTION_NONE && !same_bits(arr_get(b.out, i), arr_get(b.out2, i)))
+                bad++;
+        }
+        CHECK(bad == 0, "flat beside broadcast f64=%d kind=%d red=%d: %d mismatches", f64, kind,
+              red, bad);
+        if (red == CBCE_REDUCTION_NONE) { /* in place: b.out2 holds the expected losses */
+            o2.data = b.x.p;
+            CHECK(call(f64, kind, LOSS, &a2, o2, NULL, o2) == CBCE_OK, "flat in place status");
+            for (i = 0; i < N; i++) {
+                bad += !same_bits(arr_get(b.x, i), arr_get(b.out2, i));
+                arr_set(b.x, i, arr_get(xcopy, i));
+            }
+            CHECK(bad == 0, "flat in place f64=%d kind=%d: %d mismatches", f64, kind, bad);
+        }
+    }
+    free(wfull.p);
+    free(pwfull.p);
+    free(xcopy.p);
+    bufs_free(&b);
+}
+
 /* ---- 4. every ISA level equals the scalar one bit for bit ---------------------- */
 
 static void run_suite_outputs(int f64, int kind, ptrdiff_t n, double *res)
@@ -815,8 +936,12 @@ int main(void)
     int f64, kind;
     test_known_values();
     test_all_configs();
+    test_layout_flat();
     for (f64 = 0; f64 < 2; f64++)
-        for (kind = 0; kind < 2; kind++) test_layouts(f64, kind);
+        for (kind = 0; kind < 2; kind++) {
+            test_layouts(f64, kind);
+            test_flat_beside_broadcast(f64, kind);
+        }
     test_isa_levels();
     test_range_errors();
     test_argument_errors();
