@@ -1,11 +1,13 @@
 """Interleaved A/B timing of this cbce build against another, for the small benchmark
 scripts beside this file (labels.py, rows.py).
 
-A script gives the source of a worker program: run as `python -c WORKER PATH N REPEAT`,
-it puts PATH (when not empty) first on sys.path, imports cbce from there, times its
-cases with `repeat` calls each, and prints one JSON object
-`{"file": cbce.__file__, "times": {case: [seconds, ...]}}`. `main` runs the worker for
-each build in turn, `--rounds` times, and prints the medians side by side.
+A script gives the body of a worker program, which runs as `python -c PROGRAM PATH N
+REPEAT` between WORKER_HEAD and WORKER_TAIL: the head puts PATH (when not empty) first on
+sys.path, imports numpy and cbce from there and defines `n`, `repeat`, `rng`, the dict
+`out` and `timed(f)` (one untimed call, then `repeat` timed ones, on one thread); the
+body fills `out[case] = timed(...)`, and the tail prints one JSON object
+`{"file": cbce.__file__, "times": out}`. `main` runs the program for each build in turn,
+`--rounds` times, and prints the medians side by side.
 """
 
 from __future__ import annotations
@@ -19,15 +21,42 @@ import sys
 import cbce
 
 
+WORKER_HEAD = r"""
+import json, sys, time
+if sys.argv[1]:
+    sys.path.insert(0, sys.argv[1])
+import numpy as np
+import cbce
+n, repeat = int(float(sys.argv[2])), int(sys.argv[3])
+rng = np.random.default_rng(0)
+out = {}
+
+def timed(f):
+    times = []
+    with cbce.threads(1):
+        f()
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            f()
+            times.append(time.perf_counter() - t0)
+    return times
+"""
+
+WORKER_TAIL = r"""
+print(json.dumps({"file": cbce.__file__, "times": out}))
+"""
+
+
 def run(worker: str, path: str, n: float, repeat: int) -> dict:
-    r = subprocess.run([sys.executable, "-c", worker, path, str(n), str(repeat)],
+    program = WORKER_HEAD + worker + WORKER_TAIL
+    r = subprocess.run([sys.executable, "-c", program, path, str(n), str(repeat)],
                        capture_output=True, text=True, check=True)
     return json.loads(r.stdout)
 
 
 def main(worker: str, description: str, what: str) -> None:
-    """Parse --n, --repeat, --rounds and --other, run the worker for this build (and
-    the other one), and print the medians in ms, `what` naming the calls timed."""
+    """Parse --n, --repeat, --rounds and --other, run the worker body for this build
+    (and the other one), and print the medians in ms, `what` naming the calls timed."""
     ap = argparse.ArgumentParser(description=description)
     ap.add_argument("--n", type=float, default=1e6)
     ap.add_argument("--repeat", type=int, default=15, help="calls per round and build")

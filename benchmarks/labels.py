@@ -19,14 +19,6 @@ from __future__ import annotations
 import ab  # sibling module: the interleaved A/B driver
 
 _WORKER = r"""
-import json, sys, time
-if sys.argv[1]:
-    sys.path.insert(0, sys.argv[1])
-import numpy as np
-import cbce
-n, repeat = int(float(sys.argv[2])), int(sys.argv[3])
-rng = np.random.default_rng(0)
-out = {}
 for dtype in ("float64", "float32"):
     x = (1e-3 + (1 - 2e-3) * rng.random(n)).astype(dtype)
     hard = (rng.random(n) < 0.5).astype(dtype)
@@ -36,15 +28,8 @@ for dtype in ("float64", "float32"):
     for name, t in (("hard", hard), ("soft", soft), ("mixed", mixed)):
         for fn in ("binary_cross_entropy_value_and_grad", "binary_cross_entropy_grad"):
             f = getattr(cbce, fn)
-            times = []
-            with cbce.threads(1):
-                f(x, t)
-                for _ in range(repeat):
-                    t0 = time.perf_counter()
-                    f(x, t)
-                    times.append(time.perf_counter() - t0)
-            out[f"{dtype} {name:5s} {fn.replace('binary_cross_entropy_', '')}"] = times
-print(json.dumps({"file": cbce.__file__, "times": out}))
+            key = f"{dtype} {name:5s} {fn.replace('binary_cross_entropy_', '')}"
+            out[key] = timed(lambda: f(x, t))
 """
 
 

@@ -16,25 +16,6 @@ from __future__ import annotations
 import ab  # sibling module: the interleaved A/B driver
 
 _WORKER = r"""
-import json, sys, time
-if sys.argv[1]:
-    sys.path.insert(0, sys.argv[1])
-import numpy as np
-import cbce
-n, repeat = int(float(sys.argv[2])), int(sys.argv[3])
-rng = np.random.default_rng(0)
-out = {}
-
-def timed(f):
-    times = []
-    with cbce.threads(1):
-        f()
-        for _ in range(repeat):
-            t0 = time.perf_counter()
-            f()
-            times.append(time.perf_counter() - t0)
-    return times
-
 for dtype in ("float32", "float64"):
     for c in (10, 100):
         shape = (n // c, c)
@@ -52,7 +33,6 @@ for dtype in ("float32", "float64"):
             out[f"{key} bce w mean"] = timed(lambda: cbce.binary_cross_entropy(p, t, weight=r))
             out[f"{key} bce w vg none"] = timed(
                 lambda: cbce.binary_cross_entropy_value_and_grad(p, t, weight=r, reduction="none"))
-print(json.dumps({"file": cbce.__file__, "times": out}))
 """
 
 

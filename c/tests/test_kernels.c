@@ -359,6 +359,17 @@ static void test_known_values(void)
 
 /* ---- 3. layouts: N-d, transposed, negative, zero strides, in place ------------ */
 
+/* The configuration of the layout tests: mostly hard labels, no factors. */
+static cfg cfg_hard(int f64, int kind)
+{
+    cfg c;
+    memset(&c, 0, sizeof c);
+    c.f64 = f64;
+    c.kind = kind;
+    c.hard = 1;
+    return c;
+}
+
 /* A 3-d (4, 5, 300) logical array stored in a permuted, negative-stride
  * layout must give bitwise the same NONE results, gradients and sums as a
  * contiguous copy. */
@@ -376,10 +387,7 @@ static void test_layouts(int f64, int kind)
     bufs b;
     arr xp, tp, op, gp;
     int red, bad = 0;
-    memset(&c, 0, sizeof c);
-    c.f64 = f64;
-    c.kind = kind;
-    c.hard = 1;
+    c = cfg_hard(f64, kind);
     b = bufs_new(&c, N);
     xp = arr_new(f64, N);
     tp = arr_new(f64, N);
@@ -525,10 +533,7 @@ static void test_flat_beside_broadcast(int f64, int kind)
     bufs b;
     arr wfull, pwfull, xcopy;
     int red, bad = 0;
-    memset(&c, 0, sizeof c);
-    c.f64 = f64;
-    c.kind = kind;
-    c.hard = 1;
+    c = cfg_hard(f64, kind);
     b = bufs_new(&c, N);
     wfull = arr_new(f64, N);
     pwfull = arr_new(f64, N);
