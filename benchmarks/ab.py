@@ -54,9 +54,12 @@ def run(worker: str, path: str, n: float, repeat: int) -> dict:
     return json.loads(r.stdout)
 
 
-def main(worker: str, description: str, what: str) -> None:
+def main(worker: str, description: str, what: str, unit: str = "ms") -> None:
     """Parse --n, --repeat, --rounds and --other, run the worker body for this build
-    (and the other one), and print the medians in ms, `what` naming the calls timed."""
+    (and the other one), and print the medians in `unit` ("ms" or "us"), `what` naming
+    the calls timed, each with its fastest call in brackets (on a shared VM the
+    medians of microsecond calls can switch between two levels from run to run)."""
+    scale = {"ms": 1e3, "us": 1e6}[unit]
     ap = argparse.ArgumentParser(description=description)
     ap.add_argument("--n", type=float, default=1e6)
     ap.add_argument("--repeat", type=int, default=15, help="calls per round and build")
@@ -78,11 +81,12 @@ def main(worker: str, description: str, what: str) -> None:
           f"kernels {cbce.simd_level()}")
     for b in builds:
         print(f"  {b}: {files[b]}")
-    head = "case".ljust(40) + "".join(f"{b:>12s}" for b in builds)
-    print(head + ("        this/other" if args.other else ""))
+    head = "case".ljust(40) + "".join(f"{b + ' [min]':>24s}" for b in builds)
+    print(head + ("   this/other (median)" if args.other else ""))
     for k in samples["this"]:
-        meds = {b: statistics.median(samples[b][k]) * 1e3 for b in builds}
-        line = k.ljust(40) + "".join(f"{meds[b]:9.3f} ms" for b in builds)
+        meds = {b: statistics.median(samples[b][k]) * scale for b in builds}
+        mins = {b: min(samples[b][k]) * scale for b in builds}
+        line = k.ljust(40) + "".join(f"{meds[b]:9.3f} {unit} [{mins[b]:9.3f}]" for b in builds)
         if args.other:
             line += f"   {meds['this'] / meds['other']:8.3f}"
         print(line)

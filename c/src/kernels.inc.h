@@ -427,9 +427,12 @@ static void FN(smooth_loop)(ptrdiff_t n, const CBCE_T *restrict t, double a, dou
  * make BCE with logits 8-26% faster (avx512, avx2, sse2) and BCE 0-12%;
  * either the streams or the scheduler alone gains nothing. 4 streams make
  * the logits losses a further 10-13% (avx512) and 18-23% (avx2, sse2) faster,
- * but not the rest: gcc leaves 4-stream fused loops mostly unvectorized (4x
- * slower), the gradient-only loops lost 3-8% at avx512, and the float64 BCE
- * loss 2-5% there. */
+ * but not the rest: gcc leaves 4-stream fused loops unvectorized (4x slower;
+ * their 2 outputs x 4 streams need more runtime overlap checks than gcc's
+ * vect-max-version-for-alias-checks allows; with that raised, the float64
+ * BCE fused loop vectorized but was still slower than with 2 streams, in a
+ * run that was not kept), the gradient-only loops lost 3-8% at avx512, and
+ * the float64 BCE loss 2-5% there. */
 #define MATH_AT(i0, tt_of_i, body)                                                         \
     {                                                                                      \
         ptrdiff_t i = (i0);                                                                \

@@ -110,17 +110,17 @@ cdef int acquire_broadcast(object array, strided_buffer *b, const Py_buffer *x) 
     dimensions, 0 where it lacks the dimension or has extent 1. Broadcasting here
     costs nothing; np.broadcast_to costs microseconds per call."""
     cdef int i, j, lead
-    PyObject_GetBuffer(array, &b.view, PyBUF_RECORDS_RO)
-    b.held = True
+    acquire(array, b, False)
     lead = x.ndim - b.view.ndim
     if lead < 0:
         raise ValueError("an operand has more dimensions than the input")
-    for i in range(x.ndim):
+    # from the last dim down: strides[j], j <= i, is read before it is overwritten
+    for i in range(x.ndim - 1, -1, -1):
         j = i - lead
         if j < 0 or b.view.shape[j] == 1:
             b.strides[i] = 0
         elif b.view.shape[j] == x.shape[i]:
-            b.strides[i] = b.view.strides[j] // b.view.itemsize
+            b.strides[i] = b.strides[j]
         else:
             raise ValueError("an operand does not broadcast to the input's shape")
     return 0
