@@ -11,8 +11,48 @@
 
 /* ---- Layout and cursor ----------------------------------------------------- */
 
+/* The bytes operand k spans in a layout: [*lo, *hi). A present operand
+ * without strides (grad_output of MEAN/SUM) is one element. */
+static void operand_span(const cbce__layout *lay, const cbce__call *call, int k, size_t elsize,
+                         uintptr_t *lo, uintptr_t *hi)
+{
+    ptrdiff_t first = 0, last = 0;
+    int d;
+    if (lay->size > 0 && (k != CBCE__OP_GRAD_OUTPUT || call->reduction == CBCE_REDUCTION_NONE)) {
+        for (d = 0; d < lay->ndim; d++) {
+            ptrdiff_t step = (lay->shape[d] - 1) * lay->strides[k][d];
+            if (step < 0) first += step;
+            else last += step;
+        }
+    }
+    *lo = (uintptr_t)call->data[k] + (uintptr_t)(first * (ptrdiff_t)elsize);
+    *hi = (uintptr_t)call->data[k] + (uintptr_t)((last + 1) * (ptrdiff_t)elsize);
+}
+
+/* direct[k] for the outputs: flat, and no byte in common with any other
+ * present operand (an in-place call keeps the buffer, which is what makes
+ * it correct: all math of a chunk before its write). */
+static void find_direct(cbce__layout *lay, const cbce__call *call, size_t elsize)
+{
+    int k, j;
+    for (k = 0; k < CBCE__NOPS; k++) lay->direct[k] = 0;
+    for (k = CBCE__OP_OUT; k <= CBCE__OP_GRAD; k++) {
+        uintptr_t lo, hi;
+        if (!lay->flat[k]) continue;
+        operand_span(lay, call, k, elsize, &lo, &hi);
+        lay->direct[k] = 1;
+        for (j = 0; j < CBCE__NOPS; j++) {
+            uintptr_t olo, ohi;
+            if (j == k || !call->data[j]) continue;
+            operand_span(lay, call, j, elsize, &olo, &ohi);
+            if (olo < hi && lo < ohi) lay->direct[k] = 0;
+        }
+    }
+}
+
 void cbce__layout_init(cbce__layout *lay, const cbce_args *args, const cbce__call *call,
-                       const ptrdiff_t *out_strides, const ptrdiff_t *grad_strides)
+                       const ptrdiff_t *out_strides, const ptrdiff_t *grad_strides,
+                       size_t elsize)
 {
     const ptrdiff_t *st[CBCE__NOPS];
     int k, d, nd = 0;
@@ -68,6 +108,7 @@ void cbce__layout_init(cbce__layout *lay, const cbce_args *args, const cbce__cal
             extent *= lay->shape[d];
         }
     }
+    find_direct(lay, call, elsize);
 }
 
 void cbce__cursor_init(cbce__cursor *cur, const cbce__layout *lay)

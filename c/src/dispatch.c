@@ -288,7 +288,8 @@ static int run(const cbce_args *args, int kind, int what, int f64, cbce_output o
     const cbce__kernels *kt;
     int st = prepare(args, kind, what, &out, total, &grad, &call);
     if (st != CBCE_OK) return st;
-    cbce__layout_init(&lay, args, &call, out.strides, grad.strides);
+    cbce__layout_init(&lay, args, &call, out.strides, grad.strides,
+                      f64 ? sizeof(double) : sizeof(float));
     kt = table_of(cbce_get_isa());
     return cbce__run_parallel(&lay, &call, f64 ? kt->run_f64 : kt->run_f32, f64);
 }

@@ -50,6 +50,11 @@ typedef struct cbce__layout {
      * dims apart (e.g. (N, C) input with a broadcast (C,) pos_weight): the
      * kernels read and write its chunks as one run */
     int flat[CBCE__NOPS];
+    /* nonzero for an output (OUT, GRAD) that is flat and shares no memory
+     * with any other operand: kernels whose element type is double let the
+     * math loops write its chunks in place of a buffer (no copy, and the
+     * loops' restrict pointers hold) */
+    int direct[CBCE__NOPS];
 } cbce__layout;
 
 /* A position in a layout: the multi-index and each operand's element offset. */
@@ -74,9 +79,11 @@ typedef struct cbce__call {
 } cbce__call;
 
 /* Fills `lay` from args: drops extent-1 dims, merges dims that every present
- * operand traverses as one (logical order preserved). */
+ * operand traverses as one (logical order preserved). elsize: the bytes of
+ * one element of every operand (4 or 8), for the overlap test of direct[]. */
 void cbce__layout_init(cbce__layout *lay, const cbce_args *args, const cbce__call *call,
-                       const ptrdiff_t *out_strides, const ptrdiff_t *grad_strides);
+                       const ptrdiff_t *out_strides, const ptrdiff_t *grad_strides,
+                       size_t elsize);
 void cbce__cursor_init(cbce__cursor *cur, const cbce__layout *lay);
 /* Places the cursor at logical element `index` (0 <= index < lay->size, or 0). */
 void cbce__cursor_seek(cbce__cursor *cur, const cbce__layout *lay, ptrdiff_t index);

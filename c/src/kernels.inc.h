@@ -476,7 +476,7 @@ static void FN(smooth_loop)(ptrdiff_t n, const CBCE_T *restrict t, double a, dou
     static void FN(name)(ptrdiff_t n, const CBCE_T *restrict x, const CBCE_T *restrict t,  \
                          const double *restrict ts, const double *restrict w,              \
                          const double *restrict pw, const double *restrict g,              \
-                         double *restrict out, double *restrict gout)                      \
+                         double *restrict out, CBCE_T *restrict gout)                      \
     {                                                                                      \
         (void)ts, (void)w, (void)pw, (void)g, (void)out, (void)gout;                       \
         MATH_FOR_T(k, body)                                                                \
@@ -484,7 +484,7 @@ static void FN(smooth_loop)(ptrdiff_t n, const CBCE_T *restrict t, double a, dou
 #define MATH_LOOP(name, body) MATH_LOOP_K(name, 2, body)
 #define MATH_LOOP_4(name, body) MATH_LOOP_K(name, 4, body)
 #define LOSS(e) out[i] = (e);
-#define GRAD(e) gout[i] = (e);
+#define GRAD(e) gout[i] = (CBCE_T)(e);
 
 MATH_LOOP(bce_loss_loop, LOSS(EW(bce_loss_w)(xi, tt, w[i])))
 MATH_LOOP(bce_dx_loop, GRAD(EW(bce_dx_wg)(xi, tt, w[i], g[i])))
@@ -571,7 +571,7 @@ MATH_LOOP(logits_loss_plain_unit_dx_loop, LOSS(EW(logits_loss_plain_w)(xi, tt, 1
 typedef void (*FN(math_loop))(ptrdiff_t n, const CBCE_T *restrict x, const CBCE_T *restrict t,
                               const double *restrict ts, const double *restrict w,
                               const double *restrict pw, const double *restrict g,
-                              double *restrict out, double *restrict gout);
+                              double *restrict out, CBCE_T *restrict gout);
 
 /* The loop for a chunk: what is computed, for which loss and operand, and
  * whether the chunk has only hard labels (BCE), only plain operands
@@ -658,17 +658,27 @@ static void gather_xt_f32(float *restrict dst, const float *restrict src, ptrdif
 }
 #endif
 
-/* Strided write of one run, rounded to the kernel dtype. */
-static void FN(scatter)(CBCE_T *restrict dst, const double *restrict src, ptrdiff_t stride,
-                        ptrdiff_t n)
-{
-    ptrdiff_t i;
-    if (stride == 1) {
-        for (i = 0; i < n; i++) dst[i] = (CBCE_T)src[i];
-    } else {
-        for (i = 0; i < n; i++) dst[i * stride] = (CBCE_T)src[i];
+/* Strided write of one run, rounded to the kernel dtype: FN(scatter) for
+ * the losses (double), FN(scatter_same) for the gradients (rounded to the
+ * dtype by the math loops already; for float64 the same function). */
+#define SCATTER_DEF(name, SRC_T)                                                           \
+    static void name(CBCE_T *restrict dst, const SRC_T *restrict src, ptrdiff_t stride,     \
+                     ptrdiff_t n)                                                          \
+    {                                                                                      \
+        ptrdiff_t i;                                                                       \
+        if (stride == 1) {                                                                 \
+            for (i = 0; i < n; i++) dst[i] = (CBCE_T)src[i];                               \
+        } else {                                                                           \
+            for (i = 0; i < n; i++) dst[i * stride] = (CBCE_T)src[i];                      \
+        }                                                                                  \
     }
-}
+SCATTER_DEF(FN(scatter), double)
+#if CBCE_IS_F64
+#define scatter_same_f64 scatter_f64
+#else
+SCATTER_DEF(FN(scatter_same), CBCE_T)
+#endif
+#undef SCATTER_DEF
 
 /* Reads the next n logical elements of the operands listed in ops[],
  * advancing `cur`: input and target into xt[k] as stored, the factors into
@@ -713,9 +723,10 @@ static void FN(gather_chunk)(const cbce__layout *lay, cbce__cursor *cur, const c
     }
 }
 
-/* Writes n results to operand k (CBCE__OP_OUT or CBCE__OP_GRAD). */
+/* Writes n results to operand k (CBCE__OP_OUT or CBCE__OP_GRAD): from src
+ * (double) or, when that is NULL, from src_same (the dtype). */
 static void FN(scatter_chunk)(const cbce__layout *lay, cbce__cursor *cur, const cbce__call *call,
-                              int k, const double *src, ptrdiff_t n)
+                              int k, const double *src, const CBCE_T *src_same, ptrdiff_t n)
 {
     int in = lay->ndim - 1;
     ptrdiff_t pos = 0;
@@ -726,9 +737,12 @@ static void FN(scatter_chunk)(const cbce__layout *lay, cbce__cursor *cur, const 
     while (pos < n) {
         ptrdiff_t run = lay->shape[in] - cur->idx[in];
         if (run > n - pos) run = n - pos;
-        if (!flat || pos == 0)
-            FN(scatter)(base + cur->off[k], src + pos, flat ? 1 : lay->strides[k][in],
-                        flat ? n : run);
+        if (!flat || pos == 0) {
+            CBCE_T *dst = base + cur->off[k];
+            ptrdiff_t stride = flat ? 1 : lay->strides[k][in], len = flat ? n : run;
+            if (src) FN(scatter)(dst, src + pos, stride, len);
+            else FN(scatter_same)(dst, src_same + pos, stride, len);
+        }
         cbce__cursor_advance(cur, lay, run);
         pos += run;
     }
@@ -739,13 +753,15 @@ static void FN(scatter_chunk)(const cbce__layout *lay, cbce__cursor *cur, const 
  * and finishes the reduction). */
 static int FN(run)(const cbce__layout *lay, const cbce__call *call, cbce__task *task)
 {
-    /* Buffer slots follow the operand numbering; OUT and GRAD slots hold the
-     * computed losses and gradients. */
+    /* Buffer slots follow the operand numbering; the OUT slot holds the
+     * computed losses (the GRAD slot is unused: grad_buf, of the dtype). */
     /* + 2: the weight and gradient factors that go in (float64); + 1: t' */
     double buf[CBCE__NOPS + 3][CBCE__CHUNK];
     const double *ptr[CBCE__NOPS] = {0};
     /* input and target as stored, when not read in place */
     CBCE_T xt_buf[2][CBCE__CHUNK];
+    /* the gradients, rounded to the dtype, when not written directly */
+    CBCE_T grad_buf[CBCE__CHUNK];
     const CBCE_T *xt[2];
     double lane_s[LANES], lane_c[LANES];
     cbce__cursor rd, wr_out, wr_grad;
@@ -790,6 +806,18 @@ static int FN(run)(const cbce__layout *lay, const cbce__call *call, cbce__task *
             ptr[CBCE__OP_GRAD_OUTPUT] = buf[CBCE__OP_GRAD_OUTPUT];
         }
     }
+    /* Outputs the math loops write directly (lay->direct: flat, so element
+     * offset == logical index): the gradients, which they round to the
+     * dtype; the losses for float64 only (float32 losses stay double for
+     * the sums, where rounding them in the loop measured slower). */
+    double *direct_out = NULL;
+    CBCE_T *direct_grad = NULL;
+#if CBCE_IS_F64
+    if (do_loss && !reduce && lay->direct[CBCE__OP_OUT])
+        direct_out = (double *)(void *)(uintptr_t)call->data[CBCE__OP_OUT];
+#endif
+    if (do_grad && lay->direct[CBCE__OP_GRAD])
+        direct_grad = (CBCE_T *)(void *)(uintptr_t)call->data[CBCE__OP_GRAD];
     cbce__cursor_seek(&rd, lay, task->begin);
     wr_out = wr_grad = rd;
     for (l = 0; l < LANES; l++) lane_s[l] = lane_c[l] = 0.0;
@@ -830,7 +858,8 @@ static int FN(run)(const cbce__layout *lay, const cbce__call *call, cbce__task *
             const double *ts = NULL;
             const double *w = ptr[CBCE__OP_WEIGHT], *pw = ptr[CBCE__OP_POS_WEIGHT];
             const double *g = ptr[CBCE__OP_GRAD_OUTPUT];
-            double *l_out = buf[CBCE__OP_OUT], *g_out = buf[CBCE__OP_GRAD];
+            double *l_out = direct_out ? direct_out + start : buf[CBCE__OP_OUT];
+            CBCE_T *g_out = direct_grad ? direct_grad + start : grad_buf;
 #if CBCE_IS_F64
             /* an absent weight is the constant 1 */
             const int w_big = call->data[CBCE__OP_WEIGHT] && factors_big_loop(n, w);
@@ -877,10 +906,11 @@ static int FN(run)(const cbce__layout *lay, const cbce__call *call, cbce__task *
                 cbce__acc_add_lanes(&task->acc, LANES, lane_s, CBCE_IS_F64 ? lane_c : NULL);
                 for (l = 0; l < LANES; l++) lane_s[l] = lane_c[l] = 0.0;
             }
-        } else if (do_loss) {
-            FN(scatter_chunk)(lay, &wr_out, call, CBCE__OP_OUT, buf[CBCE__OP_OUT], n);
+        } else if (do_loss && !direct_out) {
+            FN(scatter_chunk)(lay, &wr_out, call, CBCE__OP_OUT, buf[CBCE__OP_OUT], NULL, n);
         }
-        if (do_grad) FN(scatter_chunk)(lay, &wr_grad, call, CBCE__OP_GRAD, buf[CBCE__OP_GRAD], n);
+        if (do_grad && !direct_grad)
+            FN(scatter_chunk)(lay, &wr_grad, call, CBCE__OP_GRAD, NULL, grad_buf, n);
     }
     return CBCE_OK;
 }

@@ -468,6 +468,30 @@ static void test_layouts(int f64, int kind)
         a = xt_args(1, flat, b.x.p, one_stride, b.t.p, one_stride);
         o.data = b.out.p;
         o.strides = one_stride;
+        /* the gradient over (a copy of) the input, beside a loss output of
+         * its own: the same values as into separate (direct) outputs */
+        {
+            cbce_output go, lo;
+            arr xcopy = arr_new(f64, N);
+            for (i = 0; i < N; i++) arr_set(xcopy, i, arr_get(b.x, i));
+            a.input.data = xcopy.p;
+            go.data = b.grad2.p;
+            go.strides = one_stride;
+            lo.data = b.out2.p;
+            lo.strides = one_stride;
+            CHECK(call(f64, kind, LOSS | GRAD, &a, lo, NULL, go) == CBCE_OK, "grad status");
+            go.data = xcopy.p;
+            lo.data = b.out.p;
+            CHECK(call(f64, kind, LOSS | GRAD, &a, lo, NULL, go) == CBCE_OK, "grad in place status");
+            bad = 0;
+            for (i = 0; i < N; i++) {
+                bad += !same_bits(arr_get(xcopy, i), arr_get(b.grad2, i));
+                bad += !same_bits(arr_get(b.out, i), arr_get(b.out2, i));
+            }
+            CHECK(bad == 0, "gradient in place f64=%d kind=%d: %d mismatches", f64, kind, bad);
+            free(xcopy.p);
+            a.input.data = b.x.p;
+        }
         call(f64, kind, LOSS, &a, o, NULL, o);
         o.data = b.x.p; /* overwrite the input */
         CHECK(call(f64, kind, LOSS, &a, o, NULL, o) == CBCE_OK, "in place status");
@@ -501,20 +525,74 @@ static void test_layout_flat(void)
     call.reduction = CBCE_REDUCTION_NONE;
     a.weight.data = w;
     a.weight.strides = rs;
-    cbce__layout_init(&lay, &a, &call, cs, NULL);
+    cbce__layout_init(&lay, &a, &call, cs, NULL, sizeof(double));
     CHECK(lay.ndim == 2 && lay.flat[CBCE__OP_INPUT] && lay.flat[CBCE__OP_TARGET] &&
               !lay.flat[CBCE__OP_WEIGHT] && lay.flat[CBCE__OP_OUT] && !lay.flat[CBCE__OP_GRAD],
           "flat: row beside contiguous operands");
     a.target.strides = ts;
-    cbce__layout_init(&lay, &a, &call, ss, NULL);
+    cbce__layout_init(&lay, &a, &call, ss, NULL, sizeof(double));
     CHECK(lay.flat[CBCE__OP_INPUT] && !lay.flat[CBCE__OP_TARGET] && !lay.flat[CBCE__OP_OUT],
           "flat: transposed target, strided output");
     a.target.strides = cs;
     a.weight.strides = cs;
-    cbce__layout_init(&lay, &a, &call, cs, NULL);
+    cbce__layout_init(&lay, &a, &call, cs, NULL, sizeof(double));
     CHECK(lay.ndim == 1 && lay.flat[CBCE__OP_INPUT] && lay.flat[CBCE__OP_WEIGHT] &&
               lay.flat[CBCE__OP_OUT],
           "flat: merged layout");
+}
+
+/* Which outputs the math loops write directly (cbce__layout.direct): flat
+ * ones that share no byte with another operand; in place, overlapping by
+ * one element, strided, or over the scalar grad_output of a mean: the buffer. */
+static void test_layout_direct(void)
+{
+    ptrdiff_t shape[2] = {5, 7}, cs[2] = {7, 1}, rs[2] = {0, 1}, ss[2] = {14, 2};
+    double x[35] = {0}, t[35] = {0}, w[7] = {0}, out[70], grad[35];
+    cbce_args a = xt_args(2, shape, x, cs, t, cs);
+    cbce__call call;
+    cbce__layout lay;
+    memset(&call, 0, sizeof call);
+    call.data[CBCE__OP_INPUT] = x;
+    call.data[CBCE__OP_TARGET] = t;
+    call.data[CBCE__OP_WEIGHT] = w;
+    call.data[CBCE__OP_OUT] = out;
+    call.data[CBCE__OP_GRAD] = grad;
+    call.reduction = CBCE_REDUCTION_NONE;
+    a.weight.data = w;
+    a.weight.strides = rs;
+    cbce__layout_init(&lay, &a, &call, cs, cs, sizeof(double));
+    CHECK(lay.direct[CBCE__OP_OUT] && lay.direct[CBCE__OP_GRAD] && !lay.direct[CBCE__OP_INPUT],
+          "direct: separate outputs");
+    call.data[CBCE__OP_OUT] = x;
+    cbce__layout_init(&lay, &a, &call, cs, cs, sizeof(double));
+    CHECK(!lay.direct[CBCE__OP_OUT] && lay.direct[CBCE__OP_GRAD], "direct: loss in place");
+    call.data[CBCE__OP_GRAD] = out; /* out[0..35) */
+    call.data[CBCE__OP_OUT] = out + 35;
+    cbce__layout_init(&lay, &a, &call, cs, cs, sizeof(double));
+    CHECK(lay.direct[CBCE__OP_OUT] && lay.direct[CBCE__OP_GRAD], "direct: neighbours");
+    call.data[CBCE__OP_OUT] = out + 34; /* its first element is the grad's last */
+    cbce__layout_init(&lay, &a, &call, cs, cs, sizeof(double));
+    CHECK(!lay.direct[CBCE__OP_OUT] && !lay.direct[CBCE__OP_GRAD], "direct: one element shared");
+    call.data[CBCE__OP_OUT] = out;
+    call.data[CBCE__OP_GRAD] = grad;
+    cbce__layout_init(&lay, &a, &call, ss, cs, sizeof(double));
+    CHECK(!lay.direct[CBCE__OP_OUT] && lay.direct[CBCE__OP_GRAD], "direct: strided output");
+    call.data[CBCE__OP_WEIGHT] = grad + 28; /* the row over the grad's last 7 */
+    a.weight.data = grad + 28;
+    cbce__layout_init(&lay, &a, &call, cs, cs, sizeof(double));
+    CHECK(lay.direct[CBCE__OP_OUT] && !lay.direct[CBCE__OP_GRAD], "direct: over the weight row");
+    call.data[CBCE__OP_WEIGHT] = w;
+    a.weight.data = w;
+    /* a float32 call: the same layout spans half the bytes */
+    call.data[CBCE__OP_GRAD] = (float *)(void *)out + 35;
+    call.data[CBCE__OP_OUT] = NULL;
+    call.reduction = CBCE_REDUCTION_MEAN;
+    call.data[CBCE__OP_GRAD_OUTPUT] = (float *)(void *)out + 34; /* the scalar g of a mean */
+    cbce__layout_init(&lay, &a, &call, NULL, cs, sizeof(float));
+    CHECK(lay.direct[CBCE__OP_GRAD] && !lay.direct[CBCE__OP_OUT], "direct: float32 beside g");
+    call.data[CBCE__OP_GRAD_OUTPUT] = (float *)(void *)out + 35 + 34;
+    cbce__layout_init(&lay, &a, &call, NULL, cs, sizeof(float));
+    CHECK(!lay.direct[CBCE__OP_GRAD], "direct: float32 over g");
 }
 
 /* Contiguous (R, C) operands beside a broadcast (C,) row (weight and, for
@@ -942,6 +1020,7 @@ int main(void)
     test_known_values();
     test_all_configs();
     test_layout_flat();
+    test_layout_direct();
     for (f64 = 0; f64 < 2; f64++)
         for (kind = 0; kind < 2; kind++) {
             test_layouts(f64, kind);
