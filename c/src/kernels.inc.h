@@ -723,30 +723,36 @@ static void FN(gather_chunk)(const cbce__layout *lay, cbce__cursor *cur, const c
     }
 }
 
-/* Writes n results to operand k (CBCE__OP_OUT or CBCE__OP_GRAD): from src
- * (double) or, when that is NULL, from src_same (the dtype). */
-static void FN(scatter_chunk)(const cbce__layout *lay, cbce__cursor *cur, const cbce__call *call,
-                              int k, const double *src, const CBCE_T *src_same, ptrdiff_t n)
-{
-    int in = lay->ndim - 1;
-    ptrdiff_t pos = 0;
-    /* Outputs came in as writable cbce_output data; call->data keeps them
-     * as const void * only for uniform bookkeeping. */
-    CBCE_T *base = (CBCE_T *)(void *)(uintptr_t)call->data[k];
-    const int flat = lay->flat[k]; /* the whole chunk at pos 0, as gather_chunk reads */
-    while (pos < n) {
-        ptrdiff_t run = lay->shape[in] - cur->idx[in];
-        if (run > n - pos) run = n - pos;
-        if (!flat || pos == 0) {
-            CBCE_T *dst = base + cur->off[k];
-            ptrdiff_t stride = flat ? 1 : lay->strides[k][in], len = flat ? n : run;
-            if (src) FN(scatter)(dst, src + pos, stride, len);
-            else FN(scatter_same)(dst, src_same + pos, stride, len);
-        }
-        cbce__cursor_advance(cur, lay, run);
-        pos += run;
+/* Writes n results to operand k (CBCE__OP_OUT or CBCE__OP_GRAD) from src,
+ * by scatter: FN(scatter_chunk) for the losses (double), FN(scatter_chunk_same)
+ * for the gradients (the dtype; for float64 the same function). */
+#define SCATTER_CHUNK_DEF(name, scatter, SRC_T)                                            \
+    static void name(const cbce__layout *lay, cbce__cursor *cur, const cbce__call *call,   \
+                     int k, const SRC_T *src, ptrdiff_t n)                                 \
+    {                                                                                      \
+        int in = lay->ndim - 1;                                                            \
+        ptrdiff_t pos = 0;                                                                 \
+        /* Outputs came in as writable cbce_output data; call->data keeps them as        \
+         * const void * only for uniform bookkeeping. */                                   \
+        CBCE_T *base = (CBCE_T *)(void *)(uintptr_t)call->data[k];                         \
+        const int flat = lay->flat[k]; /* the whole chunk at pos 0, as gather_chunk reads */ \
+        while (pos < n) {                                                                  \
+            ptrdiff_t run = lay->shape[in] - cur->idx[in];                                 \
+            if (run > n - pos) run = n - pos;                                              \
+            if (!flat || pos == 0)                                                         \
+                scatter(base + cur->off[k], src + pos, flat ? 1 : lay->strides[k][in],     \
+                        flat ? n : run);                                                   \
+            cbce__cursor_advance(cur, lay, run);                                           \
+            pos += run;                                                                    \
+        }                                                                                  \
     }
-}
+SCATTER_CHUNK_DEF(FN(scatter_chunk), FN(scatter), double)
+#if CBCE_IS_F64
+#define scatter_chunk_same_f64 scatter_chunk_f64
+#else
+SCATTER_CHUNK_DEF(FN(scatter_chunk_same), FN(scatter_same), CBCE_T)
+#endif
+#undef SCATTER_CHUNK_DEF
 
 /* The one driver: range check, loss, gradient or both, for either loss, over
  * the task's logical range [begin, end) (parallel.c splits a call into tasks
@@ -907,10 +913,10 @@ static int FN(run)(const cbce__layout *lay, const cbce__call *call, cbce__task *
                 for (l = 0; l < LANES; l++) lane_s[l] = lane_c[l] = 0.0;
             }
         } else if (do_loss && !direct_out) {
-            FN(scatter_chunk)(lay, &wr_out, call, CBCE__OP_OUT, buf[CBCE__OP_OUT], NULL, n);
+            FN(scatter_chunk)(lay, &wr_out, call, CBCE__OP_OUT, buf[CBCE__OP_OUT], n);
         }
         if (do_grad && !direct_grad)
-            FN(scatter_chunk)(lay, &wr_grad, call, CBCE__OP_GRAD, NULL, grad_buf, n);
+            FN(scatter_chunk_same)(lay, &wr_grad, call, CBCE__OP_GRAD, grad_buf, n);
     }
     return CBCE_OK;
 }
