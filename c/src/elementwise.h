@@ -272,6 +272,15 @@ CBCE_INLINE cbce_mask cbce_ew_dx_fast_x(double x)
     return cbce_m_abs_lt(x - 0.5, CBCE_EW_DX_FAST_HALF);
 }
 
+/* The same range as bit patterns: for x in [0, 1], cbce_ew_dx_fast_x(x) is
+ * all ones exactly when the bits of x are in [LO, HI] (x - 1/2 rounds
+ * monotonically, so the doubles it accepts are one interval; its ends,
+ * 0x1.0000800000001p-38 and 0x1.fffffffff7fffp-1, found by bisection;
+ * c/tests/test_vmath.c checks both ends and random points). The kernels'
+ * range check tests whole chunks with it in integer operations. */
+#define CBCE_EW_DX_FAST_LO_BITS UINT64_C(0x3d90000800000001)
+#define CBCE_EW_DX_FAST_HI_BITS UINT64_C(0x3fefffffffff7fff)
+
 /* all ones where t (in [0, 1]) is 0 or 1: the kernels' soft_bits test,
  * (t + 0)*(1 - (t + 0)) == +0 */
 CBCE_INLINE cbce_mask cbce_ew_hard_t(double t)

@@ -20,7 +20,11 @@
  *   every ISA level, widening input and target as it reads them, and the
  *   results are SCATTERED back rounded once to the kernel dtype.
  *   All math of a chunk before its scatter is what makes in-place calls
- *   (output view == input view) correct.
+ *   (output view == input view) correct. An output that is flat and shares
+ *   no memory with any other operand (cbce__layout.direct: every output
+ *   cbce allocates) is written by the math loops themselves instead, with
+ *   the same values: the gradients (rounded to the dtype in the loop) and
+ *   the float64 losses of reduction NONE -- no buffer, no copy.
  * - Absent operands are constant buffers filled once per call (1 for weight
  *   and pos_weight; the scalar gradient scale), so the math loop has no
  *   per-element branches and no per-element indirect calls.
@@ -221,12 +225,16 @@ enum { DX_MIXED, DX_SOFT, DX_FAST };
 #if CBCE_IS_F64
 typedef uint64_t FN(bits);
 #define ONE_BITS UINT64_C(0x3ff0000000000000)
+#define DX_FAST_LO_BITS CBCE_EW_DX_FAST_LO_BITS
+#define DX_FAST_HI_BITS CBCE_EW_DX_FAST_HI_BITS
 #define PLAIN_MIN_BITS (cbce_asu64(CBCE_EW_PLAIN_MIN))
 #define LOGITS_PLAIN_MAX CBCE_EW_LOGITS_PLAIN_MAX
 #define SIGN_SHIFT 63
 #else
 typedef uint32_t FN(bits);
 #define ONE_BITS UINT32_C(0x3f800000)
+#define DX_FAST_LO_BITS 0 /* float32 has one d/dx form (never want_dx) */
+#define DX_FAST_HI_BITS 0
 #define PLAIN_MIN_BITS (FN(bits_of)((float)CBCE_EW32_PLAIN_MIN))
 #define LOGITS_PLAIN_MAX CBCE_EW32_LOGITS_PLAIN_MAX
 #define SIGN_SHIFT 31
@@ -274,8 +282,10 @@ CBCE_INLINE FN(bits) FN(hard_sign)(CBCE_T t)
 
 /* Nonzero when some x or t is NaN or outside [0, 1]: one OR per element,
  * the sign bit tested once per chunk. *hard is set to 1 when, besides,
- * every t is 0 or 1 (hard labels), *any_hard when some t is (only if
- * want_any_hard; else 0), and *plain when every x is in
+ * every t is 0 or 1 (hard labels), *any_hard when some t is and *fast_x
+ * when every x is in the range of the float64 fast d/dx form
+ * (CBCE_EW_DX_FAST_LO_BITS..HI_BITS; both only if want_dx, else 0: for
+ * dx_forms), and *plain when every x is in
  * [PLAIN_MIN, 1), where the element functions need no clamp and no care
  * for tiny x or zeros (the *_plain functions). x is tested for that range
  * first, with the integer bits as for range_bits: the sign bit of
@@ -285,22 +295,26 @@ CBCE_INLINE FN(bits) FN(hard_sign)(CBCE_T t)
  * first again), which -0, negatives and NaN are; only a chunk with such an
  * x is scanned again for x outside [0, 1]. */
 CBCE_INLINE int FN(range_bad_loop)(ptrdiff_t n, const CBCE_T *restrict x,
-                                   const CBCE_T *restrict t, int want_any_hard, int *hard,
-                                   int *any_hard, int *plain)
+                                   const CBCE_T *restrict t, int want_dx, int *hard,
+                                   int *any_hard, int *fast_x, int *plain)
 {
     const FN(bits) lo = PLAIN_MIN_BITS;
     ptrdiff_t i;
-    FN(bits) bad = 0, soft = 0, edge = 0, hard_one = 0;
+    FN(bits) bad = 0, soft = 0, edge = 0, hard_one = 0, slow = ~(FN(bits))0;
+    if (want_dx) slow = 0;
     for (i = 0; i < n; i++) {
         FN(bits) bx = FN(bits_of)(x[i]), st = FN(soft_bits)(t[i]);
         edge |= (bx - lo) | (ONE_BITS - 1 - bx);
         bad |= FN(range_bits)(t[i]);
         soft |= st;
-        if (want_any_hard) /* a constant at each call: no cost to the loss-only loop */
+        if (want_dx) { /* a constant at each call: no cost to the other loops */
             hard_one |= st - 1; /* FN(hard_sign), sharing st */
+            slow |= (bx - DX_FAST_LO_BITS) | (DX_FAST_HI_BITS - bx); /* as edge */
+        }
     }
     *hard = soft == 0;
     *any_hard = (int)(hard_one >> SIGN_SHIFT);
+    *fast_x = (int)(slow >> SIGN_SHIFT) == 0;
     *plain = (int)(edge >> SIGN_SHIFT) == 0;
     if (!*plain) {
         for (i = 0; i < n; i++) bad |= FN(range_bits)(x[i]);
@@ -336,32 +350,31 @@ static int FN(logits_plain_loop)(ptrdiff_t n, const CBCE_T *restrict x, const CB
 
 /* For the BCE d/dx of a chunk (EW(bce_dx_wg)): DX_FAST when every element
  * takes the fast form (hard_unit: hard labels and unit weights; then every
- * x in range), DX_SOFT when none can (no target is 0 or 1: any_hard from
- * range_bad_loop, or, for smoothed targets t', the same test on t'), else
- * DX_MIXED. float32 has one form (DX_MIXED). */
-static int FN(dx_forms)(int want, int hard_unit, int any_hard, int smoothed, ptrdiff_t n,
-                        const CBCE_T *restrict x, const CBCE_T *restrict t)
+ * x in range: fast_x from range_bad_loop), DX_SOFT when none can (no target
+ * is 0 or 1: any_hard from range_bad_loop, or, for smoothed targets t', the
+ * same test on t'), else DX_MIXED. float32 has one form (DX_MIXED). */
+static int FN(dx_forms)(int want, int hard_unit, int any_hard, int fast_x, int smoothed,
+                        ptrdiff_t n, const CBCE_T *restrict t)
 {
 #if CBCE_IS_F64
     ptrdiff_t i;
     uint64_t acc = 0;
     if (!want) return DX_MIXED;
-    if (hard_unit) {
-        for (i = 0; i < n; i++) acc |= ~cbce_ew_dx_fast_x(x[i]);
-        return acc == 0 ? DX_FAST : DX_MIXED;
-    }
+    if (hard_unit) return fast_x ? DX_FAST : DX_MIXED;
     if (smoothed) {
         for (i = 0; i < n; i++) acc |= FN(hard_sign)(t[i]);
         any_hard = (int)(acc >> SIGN_SHIFT);
     }
     return any_hard ? DX_MIXED : DX_SOFT;
 #else
-    (void)want, (void)hard_unit, (void)any_hard, (void)smoothed, (void)n, (void)x, (void)t;
+    (void)want, (void)hard_unit, (void)any_hard, (void)fast_x, (void)smoothed, (void)n, (void)t;
     return DX_MIXED;
 #endif
 }
 
 #undef ONE_BITS
+#undef DX_FAST_LO_BITS
+#undef DX_FAST_HI_BITS
 #undef PLAIN_MIN_BITS
 #undef LOGITS_PLAIN_MAX
 #undef SIGN_SHIFT
@@ -771,7 +784,7 @@ static int FN(run)(const cbce__layout *lay, const cbce__call *call, cbce__task *
     const CBCE_T *xt[2];
     double lane_s[LANES], lane_c[LANES];
     cbce__cursor rd, wr_out, wr_grad;
-    int ops[CBCE__NOPS], nops = 0, l, hard = 0, any_hard = 1, plain = 0, unit;
+    int ops[CBCE__NOPS], nops = 0, l, hard = 0, any_hard = 1, fast_x = 0, plain = 0, unit;
     const int is_bce = call->kind == CBCE__KIND_BCE;
     const int do_loss = (call->what & CBCE__DO_LOSS) != 0;
     const int do_grad = (call->what & CBCE__DO_GRAD) != 0;
@@ -838,9 +851,9 @@ static int FN(run)(const cbce__layout *lay, const cbce__call *call, cbce__task *
         FN(gather_chunk)(lay, &rd, call, ops, nops, buf, ptr, xt_buf, xt, n);
         if (is_bce &&
             (want_dx_forms ? FN(range_bad_loop)(n, xt[CBCE__OP_INPUT], xt[CBCE__OP_TARGET], 1,
-                                                &hard, &any_hard, &plain)
+                                                &hard, &any_hard, &fast_x, &plain)
                            : FN(range_bad_loop)(n, xt[CBCE__OP_INPUT], xt[CBCE__OP_TARGET], 0,
-                                                &hard, &any_hard, &plain)))
+                                                &hard, &any_hard, &fast_x, &plain)))
             return FN(range_first_bad)(n, xt[CBCE__OP_INPUT], xt[CBCE__OP_TARGET]);
         hard = hard && is_bce && a == 1.0 && b == 0.0;
         if (!do_loss && !do_grad) continue;
@@ -890,9 +903,9 @@ static int FN(run)(const cbce__layout *lay, const cbce__call *call, cbce__task *
 #endif
             }
             FN(pick_loop)(is_bce, do_loss, do_grad, wrt_target, hard, plain, unit,
-                          FN(dx_forms)(want_dx_forms, hard && unit, any_hard,
-                                       a != 1.0 || b != 0.0, n, x, t))(n, x, t, ts, w, pw, g,
-                                                                       l_out, g_out);
+                          FN(dx_forms)(want_dx_forms, hard && unit, any_hard, fast_x,
+                                       a != 1.0 || b != 0.0, n, t))(n, x, t, ts, w, pw, g,
+                                                                    l_out, g_out);
 #if CBCE_IS_F64
             if (w_big && do_loss) factor_out_loop(n, w_all, l_out);
             if (w_big && do_grad) factor_out_loop(n, w_all, g_out);

@@ -560,6 +560,39 @@ static void sweeps(long n)
     }
 }
 
+/* The bit range of the fast BCE d/dx form (CBCE_EW_DX_FAST_LO_BITS..HI_BITS)
+ * accepts exactly the x in [0, 1] that cbce_ew_dx_fast_x does: at both ends
+ * and their neighbours, at the edges of [0, 1], and on random points (near
+ * the ends and anywhere). */
+static int dx_fast_bits_agree(double x)
+{
+    uint64_t b = cbce_asu64(x);
+    int by_bits = b >= CBCE_EW_DX_FAST_LO_BITS && b <= CBCE_EW_DX_FAST_HI_BITS;
+    return by_bits == (cbce_ew_dx_fast_x(x) != 0);
+}
+
+static void check_dx_fast_bits(long n)
+{
+    static const uint64_t ends[2] = {CBCE_EW_DX_FAST_LO_BITS, CBCE_EW_DX_FAST_HI_BITS};
+    long i, bad = 0;
+    int e, d;
+    check_special("dx fast bits: lo end in", cbce_ew_dx_fast_x(cbce_asf64(ends[0])) != 0);
+    check_special("dx fast bits: below lo out", cbce_ew_dx_fast_x(cbce_asf64(ends[0] - 1)) == 0);
+    check_special("dx fast bits: hi end in", cbce_ew_dx_fast_x(cbce_asf64(ends[1])) != 0);
+    check_special("dx fast bits: above hi out", cbce_ew_dx_fast_x(cbce_asf64(ends[1] + 1)) == 0);
+    check_special("dx fast bits: 0, 1/2, 1",
+                  dx_fast_bits_agree(0.0) && dx_fast_bits_agree(0.5) && dx_fast_bits_agree(1.0));
+    for (i = 0; i < n; i++) {
+        for (e = 0; e < 2; e++) {
+            d = (int)(rng_u64() % 2001) - 1000;
+            bad += !dx_fast_bits_agree(cbce_asf64(ends[e] + (uint64_t)(int64_t)d));
+        }
+        bad += !dx_fast_bits_agree(rng_unif());
+        bad += !dx_fast_bits_agree(rng_logunif(0x1p-60, 0x1p-20));
+    }
+    check_special("dx fast bits agree with cbce_ew_dx_fast_x on random points", bad == 0);
+}
+
 int main(int argc, char **argv)
 {
     long n = 300000;
@@ -568,6 +601,7 @@ int main(int argc, char **argv)
         n = atol(argv[1]);
     special_values();
     targeted_points();
+    check_dx_fast_bits(n);
     sweeps(n);
     printf("max errors (float64 in double ulps, float32 in float ulps; pairs: error of hi+lo):\n");
     report(&s_exp);
