@@ -510,21 +510,34 @@ static void test_layouts(int f64, int kind)
  * contiguous (R, C) input, target and output beside a (C,) weight row are;
  * the row, a transposed target and a strided output are not; in a layout
  * merged into one dim, every unit-stride operand is. */
+/* The (5, 7) call of the layout flag tests: contiguous x and t, a (7,) weight
+ * row w, the outputs out and grad (NULL: absent), reduction NONE. */
+static const ptrdiff_t row_shape[2] = {5, 7}, row_cs[2] = {7, 1}, row_rs[2] = {0, 1};
+
+static void row_call(cbce_args *a, cbce__call *call, double *x, double *t, double *w,
+                     double *out, double *grad)
+{
+    *a = xt_args(2, row_shape, x, row_cs, t, row_cs);
+    a->weight.data = w;
+    a->weight.strides = row_rs;
+    memset(call, 0, sizeof *call);
+    call->data[CBCE__OP_INPUT] = x;
+    call->data[CBCE__OP_TARGET] = t;
+    call->data[CBCE__OP_WEIGHT] = w;
+    call->data[CBCE__OP_OUT] = out;
+    call->data[CBCE__OP_GRAD] = grad;
+    call->reduction = CBCE_REDUCTION_NONE;
+}
+
 static void test_layout_flat(void)
 {
-    ptrdiff_t shape[2] = {5, 7}, cs[2] = {7, 1}, rs[2] = {0, 1}, ts[2] = {1, 5}, ss[2] = {14, 2};
-    double x[70] = {0}, t[70] = {0}, w[7] = {0}, out[70];
-    cbce_args a = xt_args(2, shape, x, cs, t, cs);
+    const ptrdiff_t *cs = row_cs;
+    ptrdiff_t ts[2] = {1, 5}, ss[2] = {14, 2};
+    double x[35] = {0}, t[35] = {0}, w[7] = {0}, out[35];
+    cbce_args a;
     cbce__call call;
     cbce__layout lay;
-    memset(&call, 0, sizeof call);
-    call.data[CBCE__OP_INPUT] = x;
-    call.data[CBCE__OP_TARGET] = t;
-    call.data[CBCE__OP_WEIGHT] = w;
-    call.data[CBCE__OP_OUT] = out;
-    call.reduction = CBCE_REDUCTION_NONE;
-    a.weight.data = w;
-    a.weight.strides = rs;
+    row_call(&a, &call, x, t, w, out, NULL);
     cbce__layout_init(&lay, &a, &call, cs, NULL, sizeof(double));
     CHECK(lay.ndim == 2 && lay.flat[CBCE__OP_INPUT] && lay.flat[CBCE__OP_TARGET] &&
               !lay.flat[CBCE__OP_WEIGHT] && lay.flat[CBCE__OP_OUT] && !lay.flat[CBCE__OP_GRAD],
@@ -546,20 +559,13 @@ static void test_layout_flat(void)
  * one element, strided, or over the scalar grad_output of a mean: the buffer. */
 static void test_layout_direct(void)
 {
-    ptrdiff_t shape[2] = {5, 7}, cs[2] = {7, 1}, rs[2] = {0, 1}, ss[2] = {14, 2};
+    const ptrdiff_t *cs = row_cs;
+    ptrdiff_t ss[2] = {14, 2};
     double x[35] = {0}, t[35] = {0}, w[7] = {0}, out[70], grad[35];
-    cbce_args a = xt_args(2, shape, x, cs, t, cs);
+    cbce_args a;
     cbce__call call;
     cbce__layout lay;
-    memset(&call, 0, sizeof call);
-    call.data[CBCE__OP_INPUT] = x;
-    call.data[CBCE__OP_TARGET] = t;
-    call.data[CBCE__OP_WEIGHT] = w;
-    call.data[CBCE__OP_OUT] = out;
-    call.data[CBCE__OP_GRAD] = grad;
-    call.reduction = CBCE_REDUCTION_NONE;
-    a.weight.data = w;
-    a.weight.strides = rs;
+    row_call(&a, &call, x, t, w, out, grad);
     cbce__layout_init(&lay, &a, &call, cs, cs, sizeof(double));
     CHECK(lay.direct[CBCE__OP_OUT] && lay.direct[CBCE__OP_GRAD] && !lay.direct[CBCE__OP_INPUT],
           "direct: separate outputs");
