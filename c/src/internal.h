@@ -51,9 +51,9 @@ typedef struct cbce__layout {
      * kernels read and write its chunks as one run */
     int flat[CBCE__NOPS];
     /* nonzero for an output (OUT, GRAD) that is flat and shares no memory
-     * with any other operand: kernels whose element type is double let the
-     * math loops write its chunks in place of a buffer (no copy, and the
-     * loops' restrict pointers hold) */
+     * with any other operand: the math loops may write its chunks in place
+     * of a buffer (the gradients; the losses of float64 kernels) -- no copy,
+     * and the loops' restrict pointers hold */
     int direct[CBCE__NOPS];
 } cbce__layout;
 
