@@ -4,7 +4,8 @@ scripts beside this file (labels.py, rows.py).
 A script gives the body of a worker program, which runs as `python -c PROGRAM PATH N
 REPEAT` between WORKER_HEAD and WORKER_TAIL: the head puts PATH (when not empty) first on
 sys.path, imports numpy and cbce from there and defines `n`, `repeat`, `rng`, the dict
-`out` and `timed(f)` (one untimed call, then `repeat` timed ones, on one thread); the
+`out` and `timed(f, threads=1)` (one untimed call, then `repeat` timed ones, back to
+back, on that many threads); the
 body fills `out[case] = timed(...)`, and the tail prints one JSON object
 `{"file": cbce.__file__, "times": out}`. `main` runs the program for each build in turn,
 `--rounds` times, and prints the medians side by side.
@@ -31,9 +32,9 @@ n, repeat = int(float(sys.argv[2])), int(sys.argv[3])
 rng = np.random.default_rng(0)
 out = {}
 
-def timed(f):
+def timed(f, threads=1):
     times = []
-    with cbce.threads(1):
+    with cbce.threads(threads):
         f()
         for _ in range(repeat):
             t0 = time.perf_counter()

@@ -1,6 +1,9 @@
 /*
  * threads.c -- start and join threads: Win32 under _WIN32, POSIX elsewhere.
  */
+#if defined(__linux__) && !defined(_GNU_SOURCE)
+#define _GNU_SOURCE /* sched_getcpu, sched_setaffinity: cbce__thread_move_off_cpu */
+#endif
 #if !defined(_WIN32) && !defined(_POSIX_C_SOURCE)
 #define _POSIX_C_SOURCE 200112L /* clock_gettime under -std=c99 */
 #endif
@@ -54,6 +57,18 @@ int cbce__thread_recent(void)
     return 0;
 }
 
+/* Windows creates a thread per start, which the OS places itself. */
+int cbce__thread_current_cpu(void)
+{
+    return -1;
+}
+
+int cbce__thread_move_off_cpu(int cpu)
+{
+    (void)cpu;
+    return 0;
+}
+
 void cbce__thread_join(cbce__thread *t)
 {
     WaitForSingleObject((HANDLE)t->handle, INFINITE);
@@ -66,17 +81,35 @@ void cbce__thread_join(cbce__thread *t)
  * spins after its last task runs an offered function ~0.2 us after the
  * offer, against ~16 us to create and join a thread (c/bench/bench_handoff.c,
  * 2-vCPU x86-64 VM, glibc: benchmarks/results/2026-12-07-xeon-c-handoff.txt).
- * A helper spins for SPIN_NS after each task, so back-to-back calls find it
- * awake, then sleeps on its condition variable; on that VM a sleeping
- * helper runs 20-160 us after the offer (medians of single runs), whether
- * the calling core was busy or idle: so a start is only an offer that cbce__thread_cancel takes
- * back if the helper has not taken it, and parallel.c lets whoever runs
- * take the tasks. Calls from many threads at
+ * A helper spins for SPIN_NS after each call it served, so back-to-back
+ * calls find it awake, then sleeps on its condition variable; on that VM a
+ * sleeping helper runs 20-160 us after the offer (medians of single runs),
+ * whether the calling core was busy or idle: so a start is only an offer
+ * that cbce__thread_cancel takes back if the helper has not taken it, and
+ * parallel.c lets whoever runs take the tasks.
+ * While the other side of a call is still at work (a helper waiting to be
+ * joined, a joiner waiting for the helper's end) the wait spins on, up to
+ * HOLD_NS: the two finish up to one task apart (parallel.c's tasks are
+ * 50 us or more), and a side that fell asleep in that gap had to be woken,
+ * by the join or by the next call. Measured (2-vCPU EPYC VM, 200
+ * back-to-back float64 calls of 10^6 elements on 2 threads): with the
+ * SPIN_NS limit alone, the helper slept before 20-23% of the calls and the
+ * caller while joining in 37-72%; with the hold, in none
+ * (benchmarks/results/2026-12-07-epyc-c-threads-hold.txt).
+ * A helper that finds itself on its starter's CPU moves off it before it
+ * starts (Linux: cbce__thread_move_off_cpu). Both would only take turns
+ * there, and the OS does not always spread them: the first calls of a
+ * Python process, while NumPy's OpenBLAS thread still spun on the other
+ * core, left the helper on the caller's core for the whole run (3*10^5
+ * float32 elements: 295-750 us per call on 2 threads against 290 on one;
+ * moved, 175 us; benchmarks/results/2026-12-07-epyc-threads-placement.txt).
+ * Calls from many threads at
  * once each claim idle helpers; when all kept helpers are busy and no more
  * may be kept, a call creates a thread of its own, as when no helper can be
  * started. After fork() the child forgets the parent's helpers (they do not
  * exist there) and starts its own. */
 
+#include <sched.h>
 #include <time.h>
 
 /* The kernels keep ~30 KiB of chunk buffers on the stack; musl's default
@@ -88,6 +121,14 @@ void cbce__thread_join(cbce__thread *t)
  * end, before blocking: about the thread start-up it saves, a fraction of any
  * threaded call's work (parallel.c's threshold). */
 #define SPIN_NS 100000L
+/* How long a wait spins at most while the other side of the call is still
+ * at work (await_state's `hold`). Past it the call is long: a task on the
+ * other side lasts more than HOLD_NS, so the call more than ~8 tasks, and
+ * a wake-up (at most ~160 us above) is a few percent of it. Spinning that
+ * long yields the core to other runnable threads after each check
+ * (sched_yield), so that an oversubscribed machine runs them instead, the
+ * thread being waited for included. */
+#define HOLD_NS 2000000L
 /* Helpers kept at most: one call's worth at parallel.c's MAX_THREADS. */
 #define MAX_HELPERS 256
 
@@ -107,6 +148,7 @@ enum { IDLE, CLAIMED, RUN, BUSY, DONE };
 
 struct cbce__helper {
     int state;           /* atomic */
+    int starter_cpu;     /* the CPU its starter ran on at the offer, or -1 */
     int helper_sleeps;   /* atomic: the helper waits on `wake` */
     int joiner_sleeps;   /* atomic: the joiner waits on `done` */
     cbce__thread_fn fn;
@@ -143,20 +185,29 @@ static long long now_ns(void)
     return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-/* Waits until *p == want: spins up to SPIN_NS, then blocks on `cv` with
- * *sleeps raised. Whoever sets *p sets it first and then reads *sleeps
- * (both sequentially consistent), so either this thread sees the new value
+/* Waits until h->state == want: spins up to SPIN_NS after the state last
+ * was `hold` (the other side of the call still at work), for at most
+ * HOLD_NS in all while it is, then blocks on `cv` with *sleeps raised.
+ * Whoever sets the state sets it first and then reads *sleeps (both
+ * sequentially consistent), so either this thread sees the new value
  * before blocking or the setter sees *sleeps and signals under the mutex. */
-static void await_state(struct cbce__helper *h, int want, int *sleeps, pthread_cond_t *cv)
+static void await_state(struct cbce__helper *h, int want, int hold, int *sleeps,
+                        pthread_cond_t *cv)
 {
-    long long deadline = 0;
+    long long deadline = 0, hold_end = 0, t;
     unsigned spins = 0;
-    while (load(&h->state) != want) {
+    int s;
+    while ((s = load(&h->state)) != want) {
         CPU_RELAX();
         if (++spins % 64 != 0) continue;
-        if (deadline == 0) {
-            deadline = now_ns() + SPIN_NS;
-        } else if (now_ns() > deadline) {
+        t = now_ns();
+        if (hold_end == 0) hold_end = t + HOLD_NS;
+        if (s == hold && t <= hold_end) {
+            deadline = t + SPIN_NS;
+            sched_yield();
+        } else if (deadline == 0) {
+            deadline = t + SPIN_NS;
+        } else if (t > deadline) {
             pthread_mutex_lock(&h->mu);
             store(sleeps, 1);
             while (load(&h->state) != want) pthread_cond_wait(cv, &h->mu);
@@ -177,12 +228,41 @@ static void set_state(struct cbce__helper *h, int v, int *sleeps, pthread_cond_t
     }
 }
 
+int cbce__thread_current_cpu(void)
+{
+#if defined(__linux__)
+    return sched_getcpu();
+#else
+    return -1;
+#endif
+}
+
+int cbce__thread_move_off_cpu(int cpu)
+{
+#if defined(__linux__)
+    cpu_set_t all, others;
+    if (cpu < 0 || cpu >= CPU_SETSIZE || sched_getaffinity(0, sizeof all, &all) != 0) return 0;
+    others = all;
+    CPU_CLR(cpu, &others);
+    if (CPU_COUNT(&others) == 0 || sched_setaffinity(0, sizeof others, &others) != 0) return 0;
+    sched_setaffinity(0, sizeof all, &all);
+    return 1;
+#else
+    (void)cpu;
+    return 0;
+#endif
+}
+
 static void *helper_main(void *p)
 {
     struct cbce__helper *h = (struct cbce__helper *)p;
     for (;;) {
-        await_state(h, RUN, &h->helper_sleeps, &h->wake);
+        await_state(h, RUN, DONE, &h->helper_sleeps, &h->wake);
         if (!swap_if(&h->state, RUN, BUSY)) continue; /* taken back */
+        /* Sharing its starter's CPU, a helper would only take turns with
+         * it (see the top of this file): it moves to another one first. */
+        if (h->starter_cpu >= 0 && cbce__thread_current_cpu() == h->starter_cpu)
+            cbce__thread_move_off_cpu(h->starter_cpu);
         h->fn(h->arg);
         set_state(h, DONE, &h->joiner_sleeps, &h->done);
     }
@@ -277,6 +357,7 @@ int cbce__thread_start(cbce__thread *t, cbce__thread_fn fn, void *arg, int wake)
     if (h) {
         h->fn = fn;
         h->arg = arg;
+        h->starter_cpu = cbce__thread_current_cpu();
         set_state(h, RUN, &h->helper_sleeps, &h->wake);
         return 0;
     }
@@ -323,7 +404,7 @@ void cbce__thread_join(cbce__thread *t)
         pthread_join(t->id, NULL);
         return;
     }
-    await_state(h, DONE, &h->joiner_sleeps, &h->done);
+    await_state(h, DONE, BUSY, &h->joiner_sleeps, &h->done);
     store(&h->state, IDLE);
 }
 

@@ -45,6 +45,14 @@ void cbce__thread_join(cbce__thread *t);
  * are relaxed and approximate: they only steer cbce__thread_start's wake. */
 void cbce__thread_note_call(void);
 int cbce__thread_recent(void);
+/* The CPU the calling thread runs on (Linux), else -1. */
+int cbce__thread_current_cpu(void);
+/* Moves the calling thread off `cpu` (Linux): its affinity without `cpu`,
+ * which migrates it at once, then the affinity it had, which leaves it
+ * where it now is. 1 if it did so; 0 (nothing done) where `cpu` is its
+ * only allowed CPU or the OS has no such call. A helper whose starter runs
+ * on its CPU calls it before the offered function (threads.c). */
+int cbce__thread_move_off_cpu(int cpu);
 
 /* ---- Flags shared between threads ------------------------------------------
  * Plain int flags read and written atomically with relaxed ordering: they

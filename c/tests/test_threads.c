@@ -16,9 +16,16 @@
  * after a pause a small call creates none, back-to-back calls do).
  * Prints "N passed, N failed" last.
  */
+#if defined(__linux__)
+#define _GNU_SOURCE /* the POSIX calls below and cpu_set_t, sched_getcpu: test_move_off_cpu */
+#else
 #define _POSIX_C_SOURCE 200112L /* fork, waitpid, alarm, nanosleep */
+#endif
 #include <math.h>
 #include <pthread.h>
+#if defined(__linux__)
+#include <sched.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +35,7 @@
 
 #include "cbce/cbce.h"
 #include "internal.h"
+#include "threads.h"
 
 #include "check.h"
 
@@ -628,6 +636,51 @@ static void test_wake_policy(void)
     free(t);
 }
 
+/* cbce__thread_move_off_cpu (Linux; what a helper does when it finds
+ * itself on its starter's CPU): nothing with one CPU allowed; with two,
+ * the calling thread is on the other one when it returns, and its affinity
+ * is what it was. (The OS may move a thread back at any time on a busy
+ * machine, as when tests run side by side: up to 5 tries, each starting
+ * on CPU a.) */
+static void test_move_off_cpu(void)
+{
+#if defined(__linux__)
+    cpu_set_t orig, one, two, now;
+    int a = -1, b = -1, c, tries, moved = 0, on_b = 0, restored = 1;
+    if (sched_getaffinity(0, sizeof orig, &orig) != 0) return;
+    for (c = 0; c < CPU_SETSIZE && b < 0; c++) {
+        if (!CPU_ISSET(c, &orig)) continue;
+        if (a < 0)
+            a = c;
+        else
+            b = c;
+    }
+    CPU_ZERO(&one);
+    CPU_SET(a, &one);
+    CHECK(sched_setaffinity(0, sizeof one, &one) == 0 && sched_getcpu() == a,
+          "could not pin the test to CPU %d", a);
+    CHECK(cbce__thread_move_off_cpu(a) == 0, "moved off its only allowed CPU %d", a);
+    CHECK(sched_getcpu() == a, "left its only allowed CPU %d", a);
+    if (b >= 0) { /* else one CPU only: nowhere to move */
+        two = one;
+        CPU_SET(b, &two);
+        for (tries = 0; tries < 5 && !on_b; tries++) {
+            sched_setaffinity(0, sizeof one, &one); /* on a */
+            sched_setaffinity(0, sizeof two, &two); /* allowed b, still on a */
+            moved = cbce__thread_move_off_cpu(a);
+            on_b = moved && sched_getcpu() == b;
+            restored = restored && sched_getaffinity(0, sizeof now, &now) == 0 &&
+                       CPU_EQUAL(&now, &two);
+        }
+        CHECK(moved, "did not move off CPU %d within {%d, %d}", a, a, b);
+        CHECK(on_b, "not on CPU %d after moving off CPU %d, in 5 tries", b, a);
+        CHECK(restored, "affinity not restored after the move");
+    }
+    sched_setaffinity(0, sizeof orig, &orig);
+#endif
+    CHECK(cbce__thread_move_off_cpu(-1) == 0, "moved off CPU -1");
+}
+
 int main(void)
 {
     const ptrdiff_t saved = cbce__min_per_thread;
@@ -669,6 +722,7 @@ int main(void)
     cbce__wake_min_ns = saved_wake;
     test_wake_policy();
     cbce__min_per_thread = saved;
+    test_move_off_cpu();
     printf("%ld passed, %ld failed\n", g_pass, g_fail);
     return g_fail != 0;
 }

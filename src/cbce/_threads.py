@@ -7,7 +7,8 @@ count. Inputs too small to profit (less than about 5 µs of work per thread: 5,0
 elements of the float32 BCE loss, and at least one block; 85 µs on Windows, which
 starts a thread per call) use fewer threads or only the calling one, whatever the
 setting. Under POSIX the helper threads are kept between calls (they spin for 0.1 ms
-after each call, then sleep); a call wakes sleeping ones only for about 100 µs of work
+after each call, then sleep; on Linux one that finds itself on the caller's core moves
+to another first); a call wakes sleeping ones only for about 100 µs of work
 or more, or when the previous threaded call ended less than 0.1 ms ago.
 
 The setting is resolved per call:
