@@ -93,16 +93,17 @@ void cbce__thread_join(cbce__thread *t)
  * 50 us or more), and a side that fell asleep in that gap had to be woken,
  * by the join or by the next call. Measured (2-vCPU EPYC VM, 200
  * back-to-back float64 calls of 10^6 elements on 2 threads): with the
- * SPIN_NS limit alone, the helper slept before 20-23% of the calls and the
- * caller while joining in 37-72%; with the hold, in none
+ * SPIN_NS limit alone, the helper slept before 20-31% of the calls and the
+ * caller while joining in 15-72%; with the hold, before at most 1 in 800
  * (benchmarks/results/2026-12-07-epyc-c-threads-hold.txt).
  * A helper that finds itself on its starter's CPU moves off it before it
  * starts (Linux: cbce__thread_move_off_cpu). Both would only take turns
- * there, and the OS does not always spread them: the first calls of a
- * Python process, while NumPy's OpenBLAS thread still spun on the other
- * core, left the helper on the caller's core for the whole run (3*10^5
- * float32 elements: 295-750 us per call on 2 threads against 290 on one;
- * moved, 175 us; benchmarks/results/2026-12-07-epyc-threads-placement.txt).
+ * there, and the OS does not always spread them: in fresh Python
+ * processes, where NumPy's OpenBLAS thread still spun on the other core,
+ * it left the helper on the caller's core for whole runs of 60 calls (4
+ * runs of 6, 3*10^5 float32 elements: 415-471 us per call on 2 threads
+ * against 290 on one; moved: never there, 218-353 us;
+ * benchmarks/results/2026-12-07-epyc-threads-placement.txt).
  * Calls from many threads at
  * once each claim idle helpers; when all kept helpers are busy and no more
  * may be kept, a call creates a thread of its own, as when no helper can be
