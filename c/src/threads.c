@@ -91,7 +91,7 @@ void cbce__thread_join(cbce__thread *t)
  * joined, a joiner waiting for the helper's end) the wait spins on, up to
  * HOLD_NS: the two finish up to one task apart (parallel.c's tasks are
  * 50 us or more), and a side that fell asleep in that gap had to be woken,
- * by the join or by the next call. Measured (2-vCPU EPYC VM, 200
+ * by the join or by the next call. Measured (2-vCPU EPYC VM, 800
  * back-to-back float64 calls of 10^6 elements on 2 threads): with the
  * SPIN_NS limit alone, the helper slept before 20-31% of the calls and the
  * caller while joining in 15-72%; with the hold, before at most 1 in 800
@@ -123,8 +123,8 @@ void cbce__thread_join(cbce__thread *t)
  * threaded call's work (parallel.c's threshold). */
 #define SPIN_NS 100000L
 /* How long a wait spins at most while the other side of the call is still
- * at work (await_state's `hold`). Past it the call is long: a task on the
- * other side lasts more than HOLD_NS, so the call more than ~8 tasks, and
+ * at work (await_state's `hold`). Past it the call is long (a task of it
+ * lasts more than HOLD_NS, and parallel.c gives each thread several), so
  * a wake-up (at most ~160 us above) is a few percent of it. Spinning that
  * long yields the core to other runnable threads after each check
  * (sched_yield), so that an oversubscribed machine runs them instead, the
