@@ -93,7 +93,7 @@ void cbce__thread_join(cbce__thread *t)
  * 50 us or more), and a side that fell asleep in that gap had to be woken,
  * by the join or by the next call. Measured (2-vCPU EPYC VM, 800
  * back-to-back float64 calls of 10^6 elements on 2 threads): with the
- * SPIN_NS limit alone, the helper slept before 20-31% of the calls and the
+ * SPIN_NS limit alone, the helper slept before 18-31% of the calls and the
  * caller while joining in 15-72%; with the hold, before at most 1 in 800
  * (benchmarks/results/2026-12-07-epyc-c-threads-hold.txt).
  * A helper that finds itself on its starter's CPU moves off it before it
