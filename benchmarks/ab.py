@@ -1,5 +1,5 @@
 """Interleaved A/B timing of this cbce build against another, for the small benchmark
-scripts beside this file (labels.py, rows.py).
+scripts beside this file (labels.py, rows.py, calls.py, outputs.py, backtoback.py).
 
 A script gives the body of a worker program, which runs as `python -c PROGRAM PATH N
 REPEAT` between WORKER_HEAD and WORKER_TAIL: the head puts PATH (when not empty) first on
