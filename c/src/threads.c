@@ -102,7 +102,7 @@ void cbce__thread_join(cbce__thread *t)
  * processes, where NumPy's OpenBLAS thread still spun on the other core,
  * it left the helper on the caller's core for whole runs of 60 calls (4
  * runs of 6, 3*10^5 float32 elements: 415-471 us per call on 2 threads
- * against 290 on one; moved: never there, 218-353 us;
+ * against 290-364 on one; moved: never there, 218-353 us;
  * benchmarks/results/2026-12-07-epyc-threads-placement.txt).
  * Calls from many threads at
  * once each claim idle helpers; when all kept helpers are busy and no more

@@ -533,7 +533,7 @@ static void test_layout_flat(void)
 {
     const ptrdiff_t *cs = row_cs;
     ptrdiff_t ts[2] = {1, 5}, ss[2] = {14, 2};
-    double x[35] = {0}, t[35] = {0}, w[7] = {0}, out[35];
+    double x[35] = {0}, t[35] = {0}, w[7] = {0}, out[70]; /* 70: room for the ss strides */
     cbce_args a;
     cbce__call call;
     cbce__layout lay;
